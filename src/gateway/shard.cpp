@@ -1,1 +1,591 @@
-// placeholder: filled in by the module's owner
+#include "shardgate/gateway/shard.hpp"
+
+#include "shardgate/gateway/error.hpp"
+#include "shardgate/gateway/opcode.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+namespace shardgate::gateway {
+namespace {
+
+constexpr std::size_t detail_bytes = 96;
+
+// Context for a protocol error: the size and the start of the frame, with bytes that would break a
+// log line escaped. The gateway never echoes the token, so the frame is safe to show.
+std::string describe_frame(std::string_view frame) {
+    std::string out = std::to_string(frame.size()) + " bytes: ";
+    for (char c : frame.substr(0, detail_bytes)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x7f) {
+            constexpr std::string_view hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[u >> 4U];
+            out += hex[u & 0xfU];
+        } else {
+            out += c;
+        }
+    }
+    if (frame.size() > detail_bytes) {
+        out += "...";
+    }
+    return out;
+}
+
+} // namespace
+
+std::string_view to_string(shard_state state) noexcept {
+    switch (state) {
+    case shard_state::idle: return "idle";
+    case shard_state::disconnected: return "disconnected";
+    case shard_state::connecting: return "connecting";
+    case shard_state::awaiting_hello: return "awaiting_hello";
+    case shard_state::identifying: return "identifying";
+    case shard_state::resuming: return "resuming";
+    case shard_state::active: return "active";
+    case shard_state::closing: return "closing";
+    case shard_state::fatally_closed: return "fatally_closed";
+    case shard_state::stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(lifecycle_kind kind) noexcept {
+    switch (kind) {
+    case lifecycle_kind::connecting: return "connecting";
+    case lifecycle_kind::hello: return "hello";
+    case lifecycle_kind::identifying: return "identifying";
+    case lifecycle_kind::ready: return "ready";
+    case lifecycle_kind::resuming: return "resuming";
+    case lifecycle_kind::resumed: return "resumed";
+    case lifecycle_kind::reconnect_requested: return "reconnect_requested";
+    case lifecycle_kind::invalid_session: return "invalid_session";
+    case lifecycle_kind::zombie: return "zombie";
+    case lifecycle_kind::closed: return "closed";
+    case lifecycle_kind::fatal: return "fatal";
+    case lifecycle_kind::protocol_error: return "protocol_error";
+    }
+    return "unknown";
+}
+
+shard::shard(shard_config config, random_source random)
+    : config_(std::move(config))
+    , random_(std::move(random))
+    , inflater_(config_.transport_compression, config_.inflate)
+    , limiter_(config_.limits)
+    , backoff_(config_.backoff) {
+    assert(random_ && "shard needs a random source");
+}
+
+// Inputs -------------------------------------------------------------------------------------------
+
+void shard::start(time_point now) {
+    if (state_ == shard_state::idle) {
+        connect_now(now);
+    }
+}
+
+void shard::on_connected(time_point now) {
+    if (state_ != shard_state::connecting) {
+        return;
+    }
+    reset_connection_state();
+    state_ = shard_state::awaiting_hello;
+    hello_deadline_ = now + config_.hello_timeout;
+}
+
+void shard::on_text(time_point now, std::string_view text) {
+    if (connection_open()) {
+        handle_payload(now, text, false);
+    }
+}
+
+void shard::on_binary(time_point now, std::span<const std::byte> bytes) {
+    if (!connection_open()) {
+        return;
+    }
+    auto result = inflater_.feed(bytes);
+    if (auto ec = result.ec) {
+        // The stream is unusable now; a new connection brings a fresh inflater, and resuming asks
+        // Discord to replay whatever this frame held.
+        fail_protocol(now, ec,
+                      {reinterpret_cast<const char*>(bytes.data()), bytes.size()}); // NOLINT
+        return;
+    }
+    if (result.message) {
+        handle_payload(now, *result.message, true);
+    }
+}
+
+void shard::on_closed(time_point now, std::uint16_t code, std::string_view /*reason*/) {
+    if (state_ == shard_state::closing) {
+        // Our own close completed. A fatal or session-ending code that crossed ours still counts.
+        if (code != closing_code_) {
+            const auto policy = policy_for(code);
+            if (policy.reaction == close_reaction::fatal) {
+                connection_ended(now, code, false);
+                return;
+            }
+            if (policy.reaction == close_reaction::reidentify) {
+                session_.reset();
+                seq_.reset();
+            }
+        }
+        connection_ended(now, closing_code_, true);
+        return;
+    }
+    if (connection_open() || state_ == shard_state::connecting) {
+        connection_ended(now, code, false);
+    }
+}
+
+void shard::on_transport_error(time_point now, std::error_code /*ec*/) {
+    if (state_ == shard_state::closing) {
+        connection_ended(now, closing_code_, true);
+        return;
+    }
+    if (connection_open() || state_ == shard_state::connecting) {
+        connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure), false);
+    }
+}
+
+void shard::on_deadline(time_point now) {
+    switch (state_) {
+    case shard_state::disconnected:
+        if (now >= reconnect_at_) {
+            connect_now(now);
+        }
+        return;
+    case shard_state::awaiting_hello:
+        if (now >= hello_deadline_) {
+            emit(action::drop_transport{});
+            connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure), false);
+        }
+        return;
+    case shard_state::closing:
+        if (now >= close_deadline_) {
+            emit(action::drop_transport{});
+            connection_ended(now, closing_code_, true);
+        }
+        return;
+    case shard_state::identifying:
+    case shard_state::resuming:
+    case shard_state::active:
+        break;
+    default: return;
+    }
+
+    if (next_beat_ && now >= *next_beat_) {
+        if (awaiting_ack_) {
+            // No ACK since the last beat: the connection is a zombie. Close with a code that keeps the
+            // session, then resume.
+            ++stats_.zombies;
+            emit(lifecycle(lifecycle_kind::zombie));
+            begin_close(now, close_code_reconnect);
+            return;
+        }
+        const auto ready = limiter_.ready_at(send_kind::heartbeat, now);
+        if (ready > now) {
+            next_beat_ = ready; // only when the server flooded op 1 requests
+        } else {
+            send_heartbeat(now);
+            *next_beat_ += *heartbeat_interval_;
+            if (*next_beat_ <= now) {
+                next_beat_ = now + *heartbeat_interval_;
+            }
+        }
+    }
+    flush_queue(now);
+}
+
+void shard::on_identify_permit(time_point now) {
+    if (!awaiting_permit_ || state_ != shard_state::identifying) {
+        return;
+    }
+    awaiting_permit_ = false;
+    identify payload;
+    payload.token = config_.token;
+    payload.properties = config_.properties;
+    payload.intents = config_.intents;
+    payload.shard = config_.shard;
+    payload.presence = config_.presence;
+    payload.large_threshold = config_.large_threshold;
+    std::string text;
+    if (auto ec = encode(payload, text)) {
+        // Only a configuration error gets here (e.g. large_threshold out of range).
+        auto event = lifecycle(lifecycle_kind::protocol_error);
+        event.error = ec;
+        event.detail = "Identify could not be encoded: " + ec.message();
+        emit(std::move(event));
+        stop_fatally(static_cast<std::uint16_t>(close_code::decode_error));
+        return;
+    }
+    ++stats_.identifies;
+    send_frame(now, std::move(text), send_kind::heartbeat, true);
+    emit(lifecycle(lifecycle_kind::identifying));
+}
+
+std::error_code shard::send(time_point now, const command& cmd) {
+    if (state_ == shard_state::fatally_closed || state_ == shard_state::stopped || stopping_) {
+        return error::shard_stopped;
+    }
+    if (queue_.size() >= config_.max_queued_commands) {
+        return error::send_queue_full;
+    }
+    std::string text;
+    if (auto ec = encode(cmd, text)) {
+        return ec;
+    }
+    const auto kind = opcode_of(cmd) == opcode::presence_update
+                          ? send_kind::presence
+                          : send_kind::user_command;
+    queue_.push_back({std::move(text), kind});
+    flush_queue(now);
+    return {};
+}
+
+void shard::close(time_point now) {
+    if (state_ == shard_state::fatally_closed || state_ == shard_state::stopped) {
+        return;
+    }
+    stopping_ = true;
+    cancel_identify_request();
+    if (connection_open()) {
+        session_.reset(); // 1000 ends the session on Discord's side too
+        begin_close(now, close_code_shutdown);
+    } else if (state_ != shard_state::closing) {
+        if (state_ == shard_state::connecting) {
+            emit(action::drop_transport{});
+        }
+        state_ = shard_state::stopped;
+    }
+}
+
+// Outputs ------------------------------------------------------------------------------------------
+
+std::optional<shard_action> shard::poll_action() {
+    if (actions_.empty()) {
+        return std::nullopt;
+    }
+    auto a = std::move(actions_.front());
+    actions_.pop_front();
+    return a;
+}
+
+std::optional<time_point> shard::next_deadline() const {
+    switch (state_) {
+    case shard_state::disconnected: return reconnect_at_;
+    case shard_state::awaiting_hello: return hello_deadline_;
+    case shard_state::closing: return close_deadline_;
+    case shard_state::identifying:
+    case shard_state::resuming:
+    case shard_state::active: {
+        std::optional<time_point> deadline = next_beat_;
+        if (state_ == shard_state::active && !queue_.empty()) {
+            deadline = deadline ? std::min(*deadline, queue_ready_at_) : queue_ready_at_;
+        }
+        return deadline;
+    }
+    default: return std::nullopt;
+    }
+}
+
+// Transitions --------------------------------------------------------------------------------------
+
+void shard::connect_now(time_point /*now*/) {
+    state_ = shard_state::connecting;
+    ++stats_.connects;
+    auto url = connect_url();
+    auto event = lifecycle(lifecycle_kind::connecting);
+    event.url = url;
+    emit(std::move(event));
+    emit(action::connect{std::move(url)});
+}
+
+void shard::begin_close(time_point now, std::uint16_t code) {
+    cancel_identify_request();
+    state_ = shard_state::closing;
+    closing_code_ = code;
+    close_deadline_ = now + config_.close_timeout;
+    emit(action::send_close{code, {}});
+}
+
+void shard::connection_ended(time_point now, std::uint16_t code, bool self_initiated) {
+    cancel_identify_request();
+    reset_connection_state();
+    if (stopping_) {
+        state_ = shard_state::stopped;
+        return;
+    }
+    close_reaction reaction = close_reaction::resume;
+    if (!self_initiated) {
+        const auto policy = policy_for(code);
+        reaction = policy.reaction;
+        if (reaction == close_reaction::reidentify) {
+            session_.reset();
+            seq_.reset();
+        }
+    }
+    if (reaction != close_reaction::fatal && !session_) {
+        reaction = close_reaction::reidentify;
+    }
+    auto event = lifecycle(lifecycle_kind::closed);
+    event.code = code;
+    event.reaction = reaction;
+    emit(std::move(event));
+    if (reaction == close_reaction::fatal) {
+        stop_fatally(code);
+        return;
+    }
+    schedule_reconnect(now);
+}
+
+void shard::schedule_reconnect(time_point now) {
+    state_ = shard_state::disconnected;
+    const auto delay = std::max(backoff_.next_delay(random_()), extra_wait_);
+    extra_wait_ = milliseconds{0};
+    reconnect_at_ = now + delay;
+}
+
+void shard::stop_fatally(std::uint16_t code) {
+    const auto policy = policy_for(code);
+    state_ = shard_state::fatally_closed;
+    session_.reset();
+    queue_.clear();
+    auto event = lifecycle(lifecycle_kind::fatal);
+    event.code = code;
+    event.reaction = close_reaction::fatal;
+    event.name = policy.name;
+    event.remedy = policy.remedy;
+    emit(std::move(event));
+}
+
+void shard::fail_protocol(time_point now, std::error_code ec, std::string_view frame) {
+    ++stats_.protocol_errors;
+    auto event = lifecycle(lifecycle_kind::protocol_error);
+    event.error = ec;
+    event.detail = describe_frame(frame);
+    emit(std::move(event));
+    begin_close(now, close_code_reconnect);
+}
+
+// Receiving ----------------------------------------------------------------------------------------
+
+void shard::handle_payload(time_point now, std::string_view text, bool padded) {
+    received_payload payload;
+    if (auto ec = decoder_.decode(text, padded, payload)) {
+        fail_protocol(now, ec, text);
+        return;
+    }
+    const auto op = to_opcode(payload.op);
+    if (!op || !client_receives(*op)) {
+        // Not an error on our side and nothing is lost (only dispatches carry events): count it and
+        // report it, so a new Discord opcode shows up in logs instead of breaking the shard.
+        ++stats_.unknown_opcodes;
+        auto event = lifecycle(lifecycle_kind::protocol_error);
+        event.error = error::unknown_opcode;
+        event.detail = describe_frame(text);
+        emit(std::move(event));
+        return;
+    }
+    switch (*op) {
+    case opcode::dispatch: handle_dispatch(now, payload); return;
+    case opcode::heartbeat:
+        // The server asks for a beat now; the regular schedule stays as it is.
+        if (heartbeat_interval_ && limiter_.ready_at(send_kind::heartbeat, now) <= now) {
+            send_heartbeat(now);
+        }
+        return;
+    case opcode::reconnect:
+        emit(lifecycle(lifecycle_kind::reconnect_requested));
+        if (state_ != shard_state::closing) {
+            begin_close(now, close_code_reconnect);
+        }
+        return;
+    case opcode::invalid_session: handle_invalid_session(now, payload.d); return;
+    case opcode::hello: handle_hello(now, payload.d); return;
+    case opcode::heartbeat_ack:
+        if (awaiting_ack_) {
+            awaiting_ack_ = false;
+            ++stats_.heartbeat_acks;
+            latency_ = std::chrono::duration_cast<milliseconds>(now - last_beat_at_);
+            if (state_ == shard_state::active) {
+                backoff_.reset(); // a session that is up and acknowledged counts as healthy
+            }
+        }
+        return;
+    default: return;
+    }
+}
+
+void shard::handle_dispatch(time_point now, const received_payload& payload) {
+    if (payload.s) {
+        seq_ = payload.s;
+    }
+    ++stats_.dispatches;
+    emit(dispatch_event{id(), payload.s.value_or(0), payload.t, payload.d});
+    if (payload.t == "READY") {
+        ready_info ready;
+        if (auto ec = decoder_.read_ready(payload.d, ready)) {
+            fail_protocol(now, ec, payload.d);
+            return;
+        }
+        session_ = session_info{std::move(ready.session_id), std::move(ready.resume_gateway_url)};
+        become_active(now);
+        emit(lifecycle(lifecycle_kind::ready));
+    } else if (payload.t == "RESUMED") {
+        become_active(now);
+        emit(lifecycle(lifecycle_kind::resumed));
+    }
+}
+
+void shard::handle_hello(time_point now, std::string_view d) {
+    if (state_ != shard_state::awaiting_hello) {
+        return;
+    }
+    milliseconds interval{};
+    if (auto ec = decoder_.read_hello(d, interval)) {
+        fail_protocol(now, ec, d);
+        return;
+    }
+    heartbeat_interval_ = interval;
+    limiter_.set_heartbeat_reserve(heartbeat_reserve_for(interval, config_.limits));
+    // The first beat is jittered so that shards reconnecting together do not beat together.
+    const auto jitter = std::chrono::duration_cast<milliseconds>(
+        std::chrono::duration<double, std::milli>(static_cast<double>(interval.count()) * random_()));
+    next_beat_ = now + jitter;
+    auto event = lifecycle(lifecycle_kind::hello);
+    event.heartbeat_interval = interval;
+    emit(std::move(event));
+
+    if (session_) {
+        state_ = shard_state::resuming;
+        resume payload{config_.token, session_->session_id, seq_.value_or(0)};
+        std::string text;
+        if (auto ec = encode(payload, text)) {
+            fail_protocol(now, ec, {});
+            return;
+        }
+        ++stats_.resumes;
+        send_frame(now, std::move(text), send_kind::heartbeat, true);
+        emit(lifecycle(lifecycle_kind::resuming));
+    } else {
+        state_ = shard_state::identifying;
+        awaiting_permit_ = true;
+        emit(action::request_identify{});
+    }
+}
+
+void shard::handle_invalid_session(time_point now, std::string_view d) {
+    const bool resumable = payload_decoder::read_invalid_session(d);
+    auto event = lifecycle(lifecycle_kind::invalid_session);
+    event.resumable = resumable;
+    emit(std::move(event));
+    if (state_ == shard_state::closing) {
+        return;
+    }
+    if (resumable && session_) {
+        begin_close(now, close_code_reconnect);
+        return;
+    }
+    // The session is gone: end it cleanly on Discord's side too, wait, then identify afresh.
+    session_.reset();
+    seq_.reset();
+    extra_wait_ = random_between(config_.invalid_session_wait_min, config_.invalid_session_wait_max);
+    begin_close(now, close_code_shutdown);
+}
+
+// Sending ------------------------------------------------------------------------------------------
+
+void shard::send_heartbeat(time_point now) {
+    std::string text;
+    // A heartbeat always encodes: it is a few bytes.
+    [[maybe_unused]] auto ec = encode(heartbeat{seq_}, text);
+    assert(!ec);
+    ++stats_.heartbeats_sent;
+    awaiting_ack_ = true;
+    last_beat_at_ = now;
+    send_frame(now, std::move(text), send_kind::heartbeat, false);
+}
+
+void shard::send_frame(time_point now, std::string payload, send_kind kind, bool sensitive) {
+    limiter_.record(kind, now);
+    emit(action::send_text{std::move(payload), sensitive});
+}
+
+void shard::flush_queue(time_point now) {
+    while (state_ == shard_state::active && !queue_.empty()) {
+        auto& front = queue_.front();
+        queue_ready_at_ = limiter_.ready_at(front.kind, now);
+        if (queue_ready_at_ > now) {
+            return;
+        }
+        ++stats_.commands_sent;
+        send_frame(now, std::move(front.payload), front.kind, false);
+        queue_.pop_front();
+    }
+}
+
+void shard::become_active(time_point now) {
+    state_ = shard_state::active;
+    flush_queue(now);
+}
+
+// Helpers ------------------------------------------------------------------------------------------
+
+void shard::cancel_identify_request() {
+    if (awaiting_permit_) {
+        awaiting_permit_ = false;
+        emit(action::cancel_identify{});
+    }
+}
+
+void shard::reset_connection_state() {
+    inflater_.reset();
+    limiter_.reset();
+    heartbeat_interval_.reset();
+    next_beat_.reset();
+    awaiting_ack_ = false;
+}
+
+bool shard::connection_open() const noexcept {
+    return state_ == shard_state::awaiting_hello || state_ == shard_state::identifying ||
+           state_ == shard_state::resuming || state_ == shard_state::active ||
+           state_ == shard_state::closing;
+}
+
+std::string shard::connect_url() const {
+    std::string url = session_ ? session_->resume_gateway_url : config_.gateway_url;
+    std::string query = "v=10&encoding=json";
+    if (config_.transport_compression != compression::none) {
+        query += "&compress=";
+        query += to_string(config_.transport_compression);
+    }
+    if (url.find('?') != std::string::npos) {
+        url += '&';
+    } else {
+        // "wss://host" needs a path before the query; "wss://host/" and "wss://host/path" do not.
+        const auto scheme_end = url.find("://");
+        const auto host_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+        if (url.find('/', host_start) == std::string::npos) {
+            url += '/';
+        }
+        url += '?';
+    }
+    return url + query;
+}
+
+milliseconds shard::random_between(milliseconds low, milliseconds high) {
+    const auto span = static_cast<double>((high - low).count());
+    return low + milliseconds{static_cast<milliseconds::rep>(span * random_())};
+}
+
+lifecycle_event shard::lifecycle(lifecycle_kind kind) const {
+    lifecycle_event event;
+    event.kind = kind;
+    event.shard = id();
+    return event;
+}
+
+} // namespace shardgate::gateway

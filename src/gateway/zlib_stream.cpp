@@ -1,1 +1,346 @@
-// placeholder: filled in by the module's owner
+#include "shardgate/gateway/zlib_stream.hpp"
+
+#include "shardgate/gateway/error.hpp"
+
+#define ZLIB_CONST // next_in is `const Bytef*`
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+namespace shardgate::gateway {
+namespace {
+
+// The empty stored block that Z_SYNC_FLUSH ends with; Discord's end-of-message marker.
+constexpr std::array<std::byte, 4> sync_suffix{std::byte{0x00}, std::byte{0x00}, std::byte{0xff},
+                                               std::byte{0xff}};
+
+// Gateway payloads compress about 5x; start the output buffer near the expected size.
+constexpr std::size_t min_output_capacity = 4096;
+constexpr std::size_t expected_ratio = 4;
+
+// z_stream counts are uInt (32 bits): larger buffers go through in chunks.
+constexpr std::size_t max_chunk = std::numeric_limits<uInt>::max();
+
+bool ends_with_suffix(std::span<const std::byte> bytes) noexcept {
+    return bytes.size() >= sync_suffix.size() &&
+           std::equal(sync_suffix.begin(), sync_suffix.end(), bytes.end() - 4);
+}
+
+std::size_t saturating_add(std::size_t a, std::size_t b) noexcept {
+    return a > std::numeric_limits<std::size_t>::max() - b ? std::numeric_limits<std::size_t>::max()
+                                                            : a + b;
+}
+
+uInt chunk(std::size_t n) noexcept { return static_cast<uInt>(std::min(n, max_chunk)); }
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// zlib_inflater
+
+zlib_inflater::zlib_inflater(inflate_limits limits) noexcept : limits_(limits) {}
+
+zlib_inflater::~zlib_inflater() {
+    if (stream_ != nullptr) {
+        inflateEnd(stream_);
+        delete stream_;
+    }
+}
+
+zlib_inflater::zlib_inflater(zlib_inflater&& other) noexcept
+    : limits_(other.limits_)
+    , stream_(std::exchange(other.stream_, nullptr))
+    , pending_(std::move(other.pending_))
+    , out_(std::move(other.out_))
+    , out_capacity_(std::exchange(other.out_capacity_, 0))
+    , error_(std::exchange(other.error_, {}))
+    , bytes_in_(std::exchange(other.bytes_in_, 0))
+    , bytes_out_(std::exchange(other.bytes_out_, 0))
+    , messages_(std::exchange(other.messages_, 0)) {
+    other.pending_.clear(); // a moved-from vector is valid but unspecified
+}
+
+zlib_inflater& zlib_inflater::operator=(zlib_inflater&& other) noexcept {
+    if (this != &other) {
+        zlib_inflater taken(std::move(other));
+        std::swap(limits_, taken.limits_);
+        std::swap(stream_, taken.stream_);
+        std::swap(pending_, taken.pending_);
+        std::swap(out_, taken.out_);
+        std::swap(out_capacity_, taken.out_capacity_);
+        std::swap(error_, taken.error_);
+        std::swap(bytes_in_, taken.bytes_in_);
+        std::swap(bytes_out_, taken.bytes_out_);
+        std::swap(messages_, taken.messages_);
+    }
+    return *this;
+}
+
+inflate_result zlib_inflater::feed(std::span<const std::byte> frame) {
+    if (error_) {
+        return {error_, std::nullopt};
+    }
+    bytes_in_ += frame.size();
+    if (stream_ == nullptr) {
+        // windowBits 15 with the zlib wrapper: the 2-byte header comes once, at the start of the
+        // connection. zlib allocates the 32 KiB window itself on the first inflate.
+        auto* stream = new z_stream{};
+        if (const int rc = inflateInit2(stream, 15); rc != Z_OK) {
+            delete stream;
+            if (rc == Z_MEM_ERROR) {
+                throw std::bad_alloc();
+            }
+            throw std::runtime_error("zlib inflateInit2 failed (incompatible zlib library)");
+        }
+        stream_ = stream;
+    }
+
+    if (pending_.empty()) {
+        if (frame.size() > limits_.max_pending_compressed_bytes) {
+            return fail(make_error_code(error::compressed_frame_too_large));
+        }
+        // The usual case, one frame per message: inflate straight from the caller's bytes.
+        if (ends_with_suffix(frame)) {
+            return inflate_message(frame);
+        }
+        pending_.assign(frame.begin(), frame.end());
+        return {};
+    }
+
+    if (frame.size() > limits_.max_pending_compressed_bytes - pending_.size()) {
+        return fail(make_error_code(error::compressed_frame_too_large));
+    }
+    pending_.insert(pending_.end(), frame.begin(), frame.end());
+    // Checked on the accumulated bytes, so that a suffix split over frames is still seen.
+    if (!ends_with_suffix(pending_)) {
+        return {};
+    }
+    auto result = inflate_message(pending_);
+    pending_.clear();
+    return result;
+}
+
+inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) {
+    z_stream& zs = *stream_;
+    // One byte of room past the cap: filling it proves the message is over the cap without
+    // inflating any further.
+    const std::size_t usable_limit = saturating_add(limits_.max_message_bytes, 1);
+    if (out_capacity_ == 0) {
+        grow_output(0, input.size() * expected_ratio);
+    }
+
+    const std::byte* in = input.data();
+    std::size_t in_left = input.size();
+    std::size_t produced = 0;
+    bool stream_ended = false;
+    for (;;) {
+        const std::size_t room_end = std::min(out_capacity_ - json_padding, usable_limit);
+        if (produced == room_end) {
+            if (room_end == usable_limit) {
+                return fail(make_error_code(error::decompressed_too_large));
+            }
+            grow_output(produced, 0);
+            continue;
+        }
+        const uInt in_chunk = chunk(in_left);
+        const uInt out_chunk = chunk(room_end - produced);
+        zs.next_in = reinterpret_cast<const Bytef*>(in);
+        zs.avail_in = in_chunk;
+        zs.next_out = reinterpret_cast<Bytef*>(out_.get() + produced);
+        zs.avail_out = out_chunk;
+        const int rc = inflate(&zs, Z_SYNC_FLUSH);
+        const std::size_t consumed = in_chunk - zs.avail_in;
+        const std::size_t written = out_chunk - zs.avail_out;
+        in += consumed;
+        in_left -= consumed;
+        produced += written;
+
+        switch (rc) {
+        case Z_OK:
+        case Z_BUF_ERROR: // no progress possible; decided below
+            break;
+        case Z_STREAM_END:
+            // The sender used Z_FINISH. Fine if nothing follows; anything after it is garbage, and
+            // later messages will hit this too (inflate stays at the end).
+            if (in_left != 0) {
+                return fail(make_error_code(error::decompression_failed));
+            }
+            stream_ended = true;
+            break;
+        case Z_MEM_ERROR:
+            (void)fail(make_error_code(error::decompression_failed));
+            throw std::bad_alloc();
+        default: // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+            return fail(make_error_code(error::decompression_failed));
+        }
+        if (produced > limits_.max_message_bytes) {
+            return fail(make_error_code(error::decompressed_too_large));
+        }
+        // All input consumed and room left over: zlib has flushed everything it can.
+        if (in_left == 0 && zs.avail_out != 0) {
+            break;
+        }
+        // Input left, room left, yet nothing moved: the data cannot go on.
+        if (consumed == 0 && written == 0 && zs.avail_out != 0) {
+            return fail(make_error_code(error::decompression_failed));
+        }
+    }
+
+    // A sync flush ends in an empty stored block, after which inflate waits for the next block
+    // header on a byte boundary (data_type: +128 "at a block boundary", low bits: unused bits).
+    // zlib has no per-message checksum, so this is what catches most cut or corrupted messages
+    // that still happen to decode.
+    constexpr int at_block_boundary = 128;
+    constexpr int unused_bits_mask = 63;
+    if (!stream_ended &&
+        ((zs.data_type & at_block_boundary) == 0 || (zs.data_type & unused_bits_mask) != 0)) {
+        return fail(make_error_code(error::decompression_failed));
+    }
+
+    // simdjson reads up to json_padding bytes past the end; make them defined.
+    std::memset(out_.get() + produced, 0, json_padding);
+    ++messages_;
+    bytes_out_ += produced;
+    return {{}, std::string_view(out_.get(), produced)};
+}
+
+void zlib_inflater::grow_output(std::size_t produced, std::size_t hint) {
+    // Never more than the cap (plus the detection byte and the padding), whatever the peer sends.
+    const std::size_t max_capacity =
+        saturating_add(saturating_add(limits_.max_message_bytes, 1), json_padding);
+    std::size_t want = out_capacity_ == 0 ? std::max(min_output_capacity, hint)
+                                          : saturating_add(out_capacity_, out_capacity_);
+    want = std::min(want, max_capacity);
+    auto fresh = std::make_unique_for_overwrite<char[]>(want);
+    if (produced != 0) {
+        std::memcpy(fresh.get(), out_.get(), produced);
+    }
+    out_ = std::move(fresh);
+    out_capacity_ = want;
+}
+
+inflate_result zlib_inflater::fail(std::error_code ec) noexcept {
+    error_ = ec;
+    pending_.clear();
+    return {ec, std::nullopt};
+}
+
+void zlib_inflater::reset() noexcept {
+    if (stream_ != nullptr) {
+        inflateReset(stream_);
+    }
+    pending_.clear();
+    error_.clear();
+}
+
+void zlib_inflater::release_buffers() noexcept {
+    out_.reset();
+    out_capacity_ = 0;
+    if (pending_.empty()) {
+        std::vector<std::byte>().swap(pending_);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// zlib_deflater
+
+zlib_deflater::zlib_deflater(options opts) : options_(opts) {
+    auto* stream = new z_stream{};
+    const int rc = deflateInit2(stream, options_.level, Z_DEFLATED, options_.window_bits,
+                                options_.mem_level, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK) {
+        delete stream;
+        if (rc == Z_MEM_ERROR) {
+            throw std::bad_alloc();
+        }
+        throw std::invalid_argument("zlib_deflater: level, window_bits or mem_level out of range");
+    }
+    stream_ = stream;
+}
+
+zlib_deflater::~zlib_deflater() {
+    if (stream_ != nullptr) {
+        deflateEnd(stream_);
+        delete stream_;
+    }
+}
+
+zlib_deflater::zlib_deflater(zlib_deflater&& other) noexcept
+    : options_(other.options_), stream_(std::exchange(other.stream_, nullptr)) {}
+
+zlib_deflater& zlib_deflater::operator=(zlib_deflater&& other) noexcept {
+    if (this != &other) {
+        zlib_deflater taken(std::move(other));
+        std::swap(options_, taken.options_);
+        std::swap(stream_, taken.stream_);
+    }
+    return *this;
+}
+
+void zlib_deflater::compress(std::string_view payload, std::vector<std::byte>& out) {
+    assert(stream_ != nullptr && "use of a moved-from zlib_deflater");
+    z_stream& zs = *stream_;
+    const std::size_t start = out.size();
+    std::size_t used = start;
+    // A first guess that fits typical JSON in one call; grown geometrically if not.
+    out.resize(start + payload.size() / 2 + 64);
+
+    const char* in = payload.data();
+    std::size_t in_left = payload.size();
+    for (;;) {
+        const uInt in_chunk = chunk(in_left);
+        // Only the last chunk of a (> 4 GiB) payload flushes.
+        const int flush = in_chunk == in_left ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+        zs.next_in = reinterpret_cast<const Bytef*>(in);
+        zs.avail_in = in_chunk;
+        do {
+            if (used == out.size()) {
+                out.resize(used + std::max<std::size_t>(used - start, 4096));
+            }
+            const uInt out_chunk = chunk(out.size() - used);
+            zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            zs.avail_out = out_chunk;
+            const int rc = deflate(&zs, flush);
+            used += out_chunk - zs.avail_out;
+            if (rc == Z_BUF_ERROR) {
+                break; // nothing to do: no input and already flushed (an empty payload)
+            }
+            if (rc != Z_OK) {
+                throw std::logic_error("zlib deflate failed: stream state corrupted");
+            }
+        } while (zs.avail_out == 0);
+        in += in_chunk;
+        in_left -= in_chunk;
+        if (in_left == 0) {
+            break;
+        }
+    }
+
+    if (used == start) {
+        // zlib refuses a second flush with no new input, yet every message must end in the marker:
+        // after a sync flush the stream is byte-aligned, so an empty stored block (3 header bits,
+        // padding, LEN 0000, NLEN FFFF) is valid deflate here.
+        out.resize(used + 5);
+        std::memset(out.data() + used, 0, 3);
+        out[used + 3] = std::byte{0xff};
+        out[used + 4] = std::byte{0xff};
+        used += 5;
+    }
+    out.resize(used);
+    assert(ends_with_suffix(std::span<const std::byte>(out).subspan(start)));
+}
+
+void zlib_deflater::reset() noexcept {
+    if (stream_ != nullptr) {
+        deflateReset(stream_);
+    }
+}
+
+} // namespace shardgate::gateway
