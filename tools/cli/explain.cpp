@@ -96,6 +96,11 @@ int run_explain(const explain_options& options, std::ostream& out, std::ostream&
     const auto policy = (ec == std::errc{} && ptr == text.data() + text.size() && value <= 0xffff)
                             ? gw::find_close_policy(static_cast<std::uint16_t>(value))
                             : std::nullopt;
+    if (!policy && text == "4006") {
+        err << "shardgate explain: 4006 (Session no longer valid) is a voice gateway close code; the "
+               "main gateway has no 4006.\n";
+        return 2;
+    }
     if (!policy) {
         err << "shardgate explain: '" << text
             << "' is not a gateway close code shardgate knows.\n"
