@@ -1,5 +1,4 @@
 #include "shardgate/gateway/compression.hpp"
-
 #include "shardgate/gateway/error.hpp"
 #include "shardgate/gateway/zlib_stream.hpp"
 #include "shardgate/gateway/zstd_stream.hpp"
@@ -32,7 +31,9 @@ std::optional<compression> parse_compression(std::string_view text) noexcept {
 // ---------------------------------------------------------------------------------------------------
 // inflater
 
-inflater::inflater(compression mode, inflate_limits limits) : mode_(mode), limits_(limits) {
+inflater::inflater(compression mode, inflate_limits limits)
+    : mode_(mode)
+    , limits_(limits) {
     // The codec objects are small (their contexts are created on the first feed), so creating them
     // here costs no more than a pointer check on every feed would.
     switch (mode_) {
@@ -64,19 +65,19 @@ inflate_result inflater::feed(std::span<const std::byte> frame) {
     const std::size_t needed = frame.size() + json_padding;
     if (needed > plain_capacity_) {
         // Geometric, but never past the cap.
-        const std::size_t cap = limits_.max_message_bytes > std::numeric_limits<std::size_t>::max() -
-                                                                 json_padding
-                                    ? std::numeric_limits<std::size_t>::max()
-                                    : limits_.max_message_bytes + json_padding;
+        const std::size_t cap =
+            limits_.max_message_bytes > std::numeric_limits<std::size_t>::max() - json_padding
+                ? std::numeric_limits<std::size_t>::max()
+                : limits_.max_message_bytes + json_padding;
         const std::size_t want =
             std::min(std::max({needed, plain_capacity_ * 2, std::size_t{4096}}), cap);
-        plain_ = std::make_unique_for_overwrite<char[]>(want);
+        plain_ = std::make_unique_for_overwrite<char[]>(want); // NOLINT(*-avoid-c-arrays)
         plain_capacity_ = want;
     }
     if (!frame.empty()) {
         std::memcpy(plain_.get(), frame.data(), frame.size());
     }
-    std::memset(plain_.get() + frame.size(), 0, json_padding);
+    std::memset(plain_.get() + frame.size(), 0, json_padding); // NOLINT(*-pointer-arithmetic)
     plain_bytes_ += frame.size();
     ++plain_messages_;
     return {{}, std::string_view(plain_.get(), frame.size())};
@@ -176,8 +177,8 @@ void deflater::compress(std::string_view payload, std::vector<std::byte>& out) {
     } else if (zstd_) {
         zstd_->compress(payload, out);
     } else {
-        const auto* bytes = reinterpret_cast<const std::byte*>(payload.data());
-        out.insert(out.end(), bytes, bytes + payload.size());
+        const auto bytes = std::as_bytes(std::span(payload.data(), payload.size()));
+        out.insert(out.end(), bytes.begin(), bytes.end());
     }
 }
 

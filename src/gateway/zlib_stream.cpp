@@ -3,8 +3,6 @@
 #include "shardgate/gateway/error.hpp"
 
 #define ZLIB_CONST // next_in is `const Bytef*`
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -13,6 +11,7 @@
 #include <new>
 #include <stdexcept>
 #include <utility>
+#include <zlib.h>
 
 namespace shardgate::gateway {
 namespace {
@@ -35,22 +34,25 @@ bool ends_with_suffix(std::span<const std::byte> bytes) noexcept {
 
 std::size_t saturating_add(std::size_t a, std::size_t b) noexcept {
     return a > std::numeric_limits<std::size_t>::max() - b ? std::numeric_limits<std::size_t>::max()
-                                                            : a + b;
+                                                           : a + b;
 }
 
-uInt chunk(std::size_t n) noexcept { return static_cast<uInt>(std::min(n, max_chunk)); }
+uInt chunk(std::size_t n) noexcept {
+    return static_cast<uInt>(std::min(n, max_chunk));
+}
 
 } // namespace
 
 // ---------------------------------------------------------------------------------------------------
 // zlib_inflater
 
-zlib_inflater::zlib_inflater(inflate_limits limits) noexcept : limits_(limits) {}
+zlib_inflater::zlib_inflater(inflate_limits limits) noexcept
+    : limits_(limits) {}
 
 zlib_inflater::~zlib_inflater() {
     if (stream_ != nullptr) {
         inflateEnd(stream_);
-        delete stream_;
+        delete stream_; // NOLINT(*-owning-memory): owned, see the header
     }
 }
 
@@ -91,9 +93,9 @@ inflate_result zlib_inflater::feed(std::span<const std::byte> frame) {
     if (stream_ == nullptr) {
         // windowBits 15 with the zlib wrapper: the 2-byte header comes once, at the start of the
         // connection. zlib allocates the 32 KiB window itself on the first inflate.
-        auto* stream = new z_stream{};
+        auto* stream = new z_stream{}; // NOLINT(*-owning-memory): released in the destructor
         if (const int rc = inflateInit2(stream, 15); rc != Z_OK) {
-            delete stream;
+            delete stream; // NOLINT(*-owning-memory)
             if (rc == Z_MEM_ERROR) {
                 throw std::bad_alloc();
             }
@@ -151,14 +153,14 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
         }
         const uInt in_chunk = chunk(in_left);
         const uInt out_chunk = chunk(room_end - produced);
-        zs.next_in = reinterpret_cast<const Bytef*>(in);
+        zs.next_in = reinterpret_cast<const Bytef*>(in); // NOLINT: zlib takes bytes as Bytef
         zs.avail_in = in_chunk;
-        zs.next_out = reinterpret_cast<Bytef*>(out_.get() + produced);
+        zs.next_out = reinterpret_cast<Bytef*>(out_.get() + produced); // NOLINT
         zs.avail_out = out_chunk;
         const int rc = inflate(&zs, Z_SYNC_FLUSH);
         const std::size_t consumed = in_chunk - zs.avail_in;
         const std::size_t written = out_chunk - zs.avail_out;
-        in += consumed;
+        in += consumed; // NOLINT(*-pointer-arithmetic)
         in_left -= consumed;
         produced += written;
 
@@ -205,7 +207,7 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
     }
 
     // simdjson reads up to json_padding bytes past the end; make them defined.
-    std::memset(out_.get() + produced, 0, json_padding);
+    std::memset(out_.get() + produced, 0, json_padding); // NOLINT(*-pointer-arithmetic)
     ++messages_;
     bytes_out_ += produced;
     return {{}, std::string_view(out_.get(), produced)};
@@ -218,7 +220,7 @@ void zlib_inflater::grow_output(std::size_t produced, std::size_t hint) {
     std::size_t want = out_capacity_ == 0 ? std::max(min_output_capacity, hint)
                                           : saturating_add(out_capacity_, out_capacity_);
     want = std::min(want, max_capacity);
-    auto fresh = std::make_unique_for_overwrite<char[]>(want);
+    auto fresh = std::make_unique_for_overwrite<char[]>(want); // NOLINT(*-avoid-c-arrays)
     if (produced != 0) {
         std::memcpy(fresh.get(), out_.get(), produced);
     }
@@ -251,12 +253,13 @@ void zlib_inflater::release_buffers() noexcept {
 // ---------------------------------------------------------------------------------------------------
 // zlib_deflater
 
-zlib_deflater::zlib_deflater(options opts) : options_(opts) {
-    auto* stream = new z_stream{};
+zlib_deflater::zlib_deflater(options opts)
+    : options_(opts) {
+    auto* stream = new z_stream{}; // NOLINT(*-owning-memory): released in the destructor
     const int rc = deflateInit2(stream, options_.level, Z_DEFLATED, options_.window_bits,
                                 options_.mem_level, Z_DEFAULT_STRATEGY);
     if (rc != Z_OK) {
-        delete stream;
+        delete stream; // NOLINT(*-owning-memory)
         if (rc == Z_MEM_ERROR) {
             throw std::bad_alloc();
         }
@@ -268,12 +271,13 @@ zlib_deflater::zlib_deflater(options opts) : options_(opts) {
 zlib_deflater::~zlib_deflater() {
     if (stream_ != nullptr) {
         deflateEnd(stream_);
-        delete stream_;
+        delete stream_; // NOLINT(*-owning-memory): owned, see the header
     }
 }
 
 zlib_deflater::zlib_deflater(zlib_deflater&& other) noexcept
-    : options_(other.options_), stream_(std::exchange(other.stream_, nullptr)) {}
+    : options_(other.options_)
+    , stream_(std::exchange(other.stream_, nullptr)) {}
 
 zlib_deflater& zlib_deflater::operator=(zlib_deflater&& other) noexcept {
     if (this != &other) {
@@ -298,14 +302,14 @@ void zlib_deflater::compress(std::string_view payload, std::vector<std::byte>& o
         const uInt in_chunk = chunk(in_left);
         // Only the last chunk of a (> 4 GiB) payload flushes.
         const int flush = in_chunk == in_left ? Z_SYNC_FLUSH : Z_NO_FLUSH;
-        zs.next_in = reinterpret_cast<const Bytef*>(in);
+        zs.next_in = reinterpret_cast<const Bytef*>(in); // NOLINT: zlib takes bytes as Bytef
         zs.avail_in = in_chunk;
         do {
             if (used == out.size()) {
                 out.resize(used + std::max<std::size_t>(used - start, 4096));
             }
             const uInt out_chunk = chunk(out.size() - used);
-            zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            zs.next_out = reinterpret_cast<Bytef*>(out.data() + used); // NOLINT
             zs.avail_out = out_chunk;
             const int rc = deflate(&zs, flush);
             used += out_chunk - zs.avail_out;
@@ -316,7 +320,7 @@ void zlib_deflater::compress(std::string_view payload, std::vector<std::byte>& o
                 throw std::logic_error("zlib deflate failed: stream state corrupted");
             }
         } while (zs.avail_out == 0);
-        in += in_chunk;
+        in += in_chunk; // NOLINT(*-pointer-arithmetic)
         in_left -= in_chunk;
         if (in_left == 0) {
             break;
@@ -327,8 +331,7 @@ void zlib_deflater::compress(std::string_view payload, std::vector<std::byte>& o
         // zlib refuses a second flush with no new input, yet every message must end in the marker:
         // after a sync flush the stream is byte-aligned, so an empty stored block (3 header bits,
         // padding, LEN 0000, NLEN FFFF) is valid deflate here.
-        out.resize(used + 5);
-        std::memset(out.data() + used, 0, 3);
+        out.resize(used + 5); // zero-filled
         out[used + 3] = std::byte{0xff};
         out[used + 4] = std::byte{0xff};
         used += 5;

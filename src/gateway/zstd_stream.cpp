@@ -2,9 +2,6 @@
 
 #include "shardgate/gateway/error.hpp"
 
-#include <zstd.h>
-#include <zstd_errors.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -12,6 +9,8 @@
 #include <new>
 #include <stdexcept>
 #include <utility>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 namespace shardgate::gateway {
 namespace {
@@ -22,7 +21,7 @@ constexpr std::size_t expected_ratio = 4;
 
 std::size_t saturating_add(std::size_t a, std::size_t b) noexcept {
     return a > std::numeric_limits<std::size_t>::max() - b ? std::numeric_limits<std::size_t>::max()
-                                                            : a + b;
+                                                           : a + b;
 }
 
 bool is_out_of_memory(std::size_t rc) noexcept {
@@ -34,7 +33,8 @@ bool is_out_of_memory(std::size_t rc) noexcept {
 // ---------------------------------------------------------------------------------------------------
 // zstd_inflater
 
-zstd_inflater::zstd_inflater(inflate_limits limits) : limits_(limits) {
+zstd_inflater::zstd_inflater(inflate_limits limits)
+    : limits_(limits) {
     // Checked here rather than on the first feed, so that a bad configuration fails at start-up.
     const ZSTD_bounds bounds = ZSTD_dParam_getBounds(ZSTD_d_windowLogMax);
     if (limits_.window_log_max < bounds.lowerBound || limits_.window_log_max > bounds.upperBound) {
@@ -42,7 +42,9 @@ zstd_inflater::zstd_inflater(inflate_limits limits) : limits_(limits) {
     }
 }
 
-zstd_inflater::~zstd_inflater() { ZSTD_freeDCtx(ctx_); }
+zstd_inflater::~zstd_inflater() {
+    ZSTD_freeDCtx(ctx_);
+}
 
 zstd_inflater::zstd_inflater(zstd_inflater&& other) noexcept
     : limits_(other.limits_)
@@ -77,20 +79,7 @@ inflate_result zstd_inflater::feed(std::span<const std::byte> frame) {
     if (frame.size() > limits_.max_pending_compressed_bytes) {
         return fail(make_error_code(error::compressed_frame_too_large));
     }
-    if (ctx_ == nullptr) {
-        ZSTD_DCtx* ctx = ZSTD_createDCtx();
-        if (ctx == nullptr) {
-            throw std::bad_alloc();
-        }
-        // The decoder allocates whatever window the sender declares and keeps it for the
-        // connection; this bounds it (range checked in the constructor).
-        if (ZSTD_isError(ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, limits_.window_log_max)) !=
-            0U) {
-            ZSTD_freeDCtx(ctx);
-            throw std::invalid_argument("zstd_inflater: window_log_max rejected");
-        }
-        ctx_ = ctx;
-    }
+    ensure_context();
 
     // One byte of room past the cap: filling it proves the message is over the cap without
     // decoding any further.
@@ -136,10 +125,28 @@ inflate_result zstd_inflater::feed(std::span<const std::byte> frame) {
     }
 
     // simdjson reads up to json_padding bytes past the end; make them defined.
-    std::memset(out_.get() + produced, 0, json_padding);
+    std::memset(out_.get() + produced, 0, json_padding); // NOLINT(*-pointer-arithmetic)
     ++messages_;
     bytes_out_ += produced;
     return {{}, std::string_view(out_.get(), produced)};
+}
+
+void zstd_inflater::ensure_context() {
+    if (ctx_ != nullptr) {
+        return;
+    }
+    ZSTD_DCtx* ctx = ZSTD_createDCtx();
+    if (ctx == nullptr) {
+        throw std::bad_alloc();
+    }
+    // The decoder allocates whatever window the sender declares and keeps it for the connection;
+    // this bounds it (range checked in the constructor).
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, limits_.window_log_max)) !=
+        0U) {
+        ZSTD_freeDCtx(ctx);
+        throw std::invalid_argument("zstd_inflater: window_log_max rejected");
+    }
+    ctx_ = ctx;
 }
 
 void zstd_inflater::grow_output(std::size_t produced, std::size_t hint) {
@@ -149,7 +156,7 @@ void zstd_inflater::grow_output(std::size_t produced, std::size_t hint) {
     std::size_t want = out_capacity_ == 0 ? std::max(min_output_capacity, hint)
                                           : saturating_add(out_capacity_, out_capacity_);
     want = std::min(want, max_capacity);
-    auto fresh = std::make_unique_for_overwrite<char[]>(want);
+    auto fresh = std::make_unique_for_overwrite<char[]>(want); // NOLINT(*-avoid-c-arrays)
     if (produced != 0) {
         std::memcpy(fresh.get(), out_.get(), produced);
     }
@@ -178,7 +185,8 @@ void zstd_inflater::release_buffers() noexcept {
 // ---------------------------------------------------------------------------------------------------
 // zstd_deflater
 
-zstd_deflater::zstd_deflater(options opts) : options_(opts) {
+zstd_deflater::zstd_deflater(options opts)
+    : options_(opts) {
     ZSTD_CCtx* ctx = ZSTD_createCCtx();
     if (ctx == nullptr) {
         throw std::bad_alloc();
@@ -194,10 +202,13 @@ zstd_deflater::zstd_deflater(options opts) : options_(opts) {
     ctx_ = ctx;
 }
 
-zstd_deflater::~zstd_deflater() { ZSTD_freeCCtx(ctx_); }
+zstd_deflater::~zstd_deflater() {
+    ZSTD_freeCCtx(ctx_);
+}
 
 zstd_deflater::zstd_deflater(zstd_deflater&& other) noexcept
-    : options_(other.options_), ctx_(std::exchange(other.ctx_, nullptr)) {}
+    : options_(other.options_)
+    , ctx_(std::exchange(other.ctx_, nullptr)) {}
 
 zstd_deflater& zstd_deflater::operator=(zstd_deflater&& other) noexcept {
     if (this != &other) {

@@ -1,7 +1,7 @@
 // libFuzzer target over the transport inflaters.
 //
-// Input layout: byte 0 picks the codec (bit 0: zlib-stream or zstd-stream) and what happens after an
-// error (bit 1: reset and go on, else stop). The rest is a sequence of frames, each a 2-byte
+// Input layout: byte 0 picks the codec (bit 0: zlib-stream or zstd-stream) and what happens after
+// an error (bit 1: reset and go on, else stop). The rest is a sequence of frames, each a 2-byte
 // little-endian length followed by that many bytes (a short last frame takes what is left). Every
 // frame goes to one `inflater`, as the WebSocket messages of one connection would.
 //
@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const std::uint8_t selector = data[0];
-    const auto mode = (selector & 1U) != 0 ? sg::compression::zstd_stream : sg::compression::zlib_stream;
+    const auto mode =
+        (selector & 1U) != 0 ? sg::compression::zstd_stream : sg::compression::zlib_stream;
     const bool reset_after_error = (selector & 2U) != 0;
     sg::inflater z(mode, limits);
 

@@ -1,12 +1,12 @@
 #pragma once
 /// @file
-/// Transport compression of the gateway connection (`compress=` in the WebSocket URL): the mode enum,
-/// the limits shared by the inflaters, and the type-erased `inflater` / `deflater` that a shard and the
-/// emulator hold whatever the mode.
+/// Transport compression of the gateway connection (`compress=` in the WebSocket URL): the mode
+/// enum, the limits shared by the inflaters, and the type-erased `inflater` / `deflater` that a
+/// shard and the emulator hold whatever the mode.
 ///
-/// The concrete codecs live in `zlib_stream.hpp` and `zstd_stream.hpp`; they include this header for
-/// the shared types, so this header only forward-declares them and the type-erased classes hold them
-/// by pointer (one allocation per connection object, none per message).
+/// The concrete codecs live in `zlib_stream.hpp` and `zstd_stream.hpp`; they include this header
+/// for the shared types, so this header only forward-declares them and the type-erased classes hold
+/// them by pointer (one allocation per connection object, none per message).
 ///
 /// @see https://discord.com/developers/docs/events/gateway#transport-compression
 
@@ -25,9 +25,9 @@ namespace shardgate::gateway {
 ///
 /// @see https://discord.com/developers/docs/events/gateway#transport-compression
 enum class compression {
-    none,        ///< No transport compression: every WebSocket message is one payload as sent.
-    zlib_stream, ///< `compress=zlib-stream`: one zlib stream per connection, messages end in `00 00 FF FF`.
-    zstd_stream, ///< `compress=zstd-stream`: one zstd frame per connection, one payload per message.
+    none,        ///< No transport compression: each WebSocket message is one payload.
+    zlib_stream, ///< `compress=zlib-stream`: one zlib stream, payloads end in `00 00 FF FF`.
+    zstd_stream, ///< `compress=zstd-stream`: one zstd frame, one payload per message.
 };
 
 /// The query-string value of a mode: `"zlib-stream"`, `"zstd-stream"` or `"none"`.
@@ -64,16 +64,17 @@ inline constexpr std::size_t json_padding = 64;
 struct inflate_limits {
     /// Largest decoded message. A message that would decode past it fails with
     /// `error::decompressed_too_large` as soon as the cap is crossed; the output buffer never grows
-    /// past `max_message_bytes + 1 + json_padding`. READY of a large bot can be several MiB, hence the
-    /// generous default.
+    /// past `max_message_bytes + 1 + json_padding`. READY of a large bot can be several MiB, hence
+    /// the generous default.
     std::size_t max_message_bytes = std::size_t{64} << 20U;
     /// Largest compressed size of one message (zlib: bytes piled up while waiting for the
-    /// `00 00 FF FF` suffix; zstd: one WebSocket message). Past it: `error::compressed_frame_too_large`.
+    /// `00 00 FF FF` suffix; zstd: one WebSocket message). Past it:
+    /// `error::compressed_frame_too_large`.
     std::size_t max_pending_compressed_bytes = std::size_t{16} << 20U;
     /// zstd only: `ZSTD_d_windowLogMax`. The decoder allocates a window as large as the sender asks
-    /// for (2 MiB at level 3, 8 MiB at level 19, up to 128 MiB by default), and it stays allocated for
-    /// the connection; 23 (8 MiB) bounds that memory while accepting every level Discord uses. A
-    /// stream that needs a larger window fails with `error::decompression_failed`.
+    /// for (2 MiB at level 3, 8 MiB at level 19, up to 128 MiB by default), and it stays allocated
+    /// for the connection; 23 (8 MiB) bounds that memory while accepting every level Discord uses.
+    /// A stream that needs a larger window fails with `error::decompression_failed`.
     int window_log_max = 23;
 };
 
@@ -93,8 +94,8 @@ struct [[nodiscard]] inflate_result {
 /// Options of the zlib deflater (emulator side).
 ///
 /// The defaults match what Discord's stream looks like. Each stream at 15/8 holds 268 KB, at 12/4
-/// about 30 KB: an emulator holding thousands of connections may lower `window_bits` and `mem_level`
-/// (the client always inflates with a 32 KiB window, which reads any smaller one).
+/// about 30 KB: an emulator holding thousands of connections may lower `window_bits` and
+/// `mem_level` (the client always inflates with a 32 KiB window, which reads any smaller one).
 struct zlib_deflate_options {
     int level = -1;       ///< 0..9, or -1 for `Z_DEFAULT_COMPRESSION` (6).
     int window_bits = 15; ///< 9..15 (8 is read as 9 by zlib). Always the zlib wrapper, never raw.
@@ -118,12 +119,12 @@ class zstd_deflater;
 /// Decodes the messages of one gateway connection in any `compression` mode.
 ///
 /// For `compression::none` it copies each frame into a padded buffer (so that the caller can parse
-/// in place either way); otherwise it forwards to `zlib_inflater` or `zstd_inflater`, whose docs give
-/// the details. A message over `max_message_bytes` fails with `error::decompressed_too_large` in
-/// every mode.
+/// in place either way); otherwise it forwards to `zlib_inflater` or `zstd_inflater`, whose docs
+/// give the details. A message over `max_message_bytes` fails with `error::decompressed_too_large`
+/// in every mode.
 ///
-/// After an error the object is unusable until `reset()`: every later `feed` returns the same error.
-/// The caller closes the connection.
+/// After an error the object is unusable until `reset()`: every later `feed` returns the same
+/// error. The caller closes the connection.
 ///
 /// @par Thread Safety
 /// Distinct objects: Safe. Shared objects: Unsafe.
@@ -178,7 +179,7 @@ private:
     std::unique_ptr<zlib_inflater> zlib_;
     std::unique_ptr<zstd_inflater> zstd_;
     // compression::none state.
-    std::unique_ptr<char[]> plain_;
+    std::unique_ptr<char[]> plain_; // NOLINT(*-avoid-c-arrays)
     std::size_t plain_capacity_ = 0;
     std::uint64_t plain_bytes_ = 0;
     std::uint64_t plain_messages_ = 0;
@@ -187,8 +188,8 @@ private:
 
 /// Encodes the messages of one gateway connection in any `compression` mode (emulator side).
 ///
-/// For `compression::none` it appends the payload unchanged; otherwise it forwards to `zlib_deflater`
-/// or `zstd_deflater`.
+/// For `compression::none` it appends the payload unchanged; otherwise it forwards to
+/// `zlib_deflater` or `zstd_deflater`.
 ///
 /// @par Thread Safety
 /// Distinct objects: Safe. Shared objects: Unsafe.

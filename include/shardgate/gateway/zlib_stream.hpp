@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// `compress=zlib-stream`: one zlib stream per connection, flushed with `Z_SYNC_FLUSH` after every
-/// payload, so that each payload ends in `00 00 FF FF` and may be split over several WebSocket messages.
+/// payload, so that each payload ends in `00 00 FF FF` and may be split over several WebSocket
+/// messages.
 ///
 /// Sans-I/O: bytes in, bytes out. zlib itself stays out of this header.
 ///
@@ -25,11 +26,12 @@ namespace shardgate::gateway {
 ///
 /// Frames are appended to a buffer until it ends with the `Z_SYNC_FLUSH` marker `00 00 FF FF` (the
 /// check spans frames, so the marker may itself be split); then the whole buffer is inflated with
-/// `Z_SYNC_FLUSH` into a reused output buffer. When a frame completes a message on its own (the usual
-/// case) it is inflated straight from the caller's bytes, without a copy.
+/// `Z_SYNC_FLUSH` into a reused output buffer. When a frame completes a message on its own (the
+/// usual case) it is inflated straight from the caller's bytes, without a copy.
 ///
 /// Messages refer back to earlier ones (the 32 KiB window), so one object must see every message of
-/// a connection in order, and `reset()` must be called before the next connection (resumes included).
+/// a connection in order, and `reset()` must be called before the next connection (resumes
+/// included).
 ///
 /// Errors, after which the object is unusable until `reset()` (every later `feed` returns the same
 /// error; the caller closes the connection):
@@ -44,10 +46,10 @@ namespace shardgate::gateway {
 /// - `error::compressed_frame_too_large`: one message's compressed bytes passed
 ///   `max_pending_compressed_bytes`.
 ///
-/// Memory: about 7 KiB of zlib state from the first `feed`, plus the 32 KiB window that zlib allocates
-/// on the first inflate, plus the output buffer (grown geometrically, only up to the cap) and the
-/// pending buffer (only used when a message spans frames). Buffers are never shrunk on the hot path;
-/// call `release_buffers()` for connections that go idle after a large message (READY).
+/// Memory: about 7 KiB of zlib state from the first `feed`, plus the 32 KiB window that zlib
+/// allocates on the first inflate, plus the output buffer (grown geometrically, only up to the cap)
+/// and the pending buffer (only used when a message spans frames). Buffers are never shrunk on the
+/// hot path; call `release_buffers()` for connections that go idle after a large message (READY).
 ///
 /// @par Example
 /// @code
@@ -80,11 +82,12 @@ public:
     /// @return A complete payload once the data ends with `00 00 FF FF`, nothing before that, or an
     /// error (see the class docs). The view is followed by `json_padding` zero bytes and is valid
     /// until the next `feed`, `reset`, `release_buffers` or destruction.
-    /// @throws std::bad_alloc if memory runs out (never because of what the peer sent, within the caps).
+    /// @throws std::bad_alloc if memory runs out (never because of what the peer sent, within the
+    /// caps).
     [[nodiscard]] inflate_result feed(std::span<const std::byte> frame);
 
-    /// Prepares for a new connection: drops pending bytes, the window and any error. Reuses the zlib
-    /// context (`inflateReset`) and keeps the buffers, so reconnecting does not allocate.
+    /// Prepares for a new connection: drops pending bytes, the window and any error. Reuses the
+    /// zlib context (`inflateReset`) and keeps the buffers, so reconnecting does not allocate.
     void reset() noexcept;
 
     /// Frees the output buffer and, unless a message is half received, the pending buffer. The zlib
@@ -115,7 +118,8 @@ private:
     inflate_limits limits_;
     z_stream_s* stream_ = nullptr; // owned; null until the first feed
     std::vector<std::byte> pending_;
-    std::unique_ptr<char[]> out_;
+    // Grown without zero-filling, only up to the cap; hence not a vector.
+    std::unique_ptr<char[]> out_; // NOLINT(*-avoid-c-arrays)
     std::size_t out_capacity_ = 0;
     std::error_code error_;
     std::uint64_t bytes_in_ = 0;
@@ -140,7 +144,8 @@ public:
     /// Creates the deflate context.
     ///
     /// @param opts Level, window and memory level.
-    /// @throws std::invalid_argument if zlib rejects the options; std::bad_alloc if memory runs out.
+    /// @throws std::invalid_argument if zlib rejects the options; std::bad_alloc if memory runs
+    /// out.
     explicit zlib_deflater(options opts = {});
     ~zlib_deflater();
     /// Takes over the other's context; the other may only be destroyed or assigned to.
@@ -153,7 +158,8 @@ public:
     /// Compresses one payload and appends the result to `out`.
     ///
     /// The appended bytes always end in `00 00 FF FF`; the first payload after construction or
-    /// `reset()` starts with the 2-byte zlib header. An empty payload appends an empty stored block.
+    /// `reset()` starts with the 2-byte zlib header. An empty payload appends an empty stored
+    /// block.
     ///
     /// @param payload One gateway payload.
     /// @param out Receives the compressed bytes after its existing contents.

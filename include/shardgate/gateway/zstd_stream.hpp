@@ -25,8 +25,8 @@ namespace shardgate::gateway {
 /// The client side of `zstd-stream`: one decompression context for the whole connection.
 ///
 /// Every frame is one message: `feed` calls `ZSTD_decompressStream` until all input is consumed and
-/// the output buffer was not filled (growing it up to the cap). It does not wait for the frame to end
-/// (a return of 0), since the sender never ends it. A sender that does end a frame per message
+/// the output buffer was not filled (growing it up to the cap). It does not wait for the frame to
+/// end (a return of 0), since the sender never ends it. A sender that does end a frame per message
 /// (`ZSTD_e_end`) is read as well: the next message simply starts a new frame.
 ///
 /// Errors, after which the object is unusable until `reset()` (every later `feed` returns the same
@@ -71,9 +71,9 @@ public:
     /// Feeds one WebSocket message, which holds exactly one payload.
     ///
     /// @param frame The message's bytes; not retained once `feed` returns.
-    /// @return The payload (possibly empty) or an error; never "incomplete". The view is followed by
-    /// `json_padding` zero bytes and is valid until the next `feed`, `reset`, `release_buffers` or
-    /// destruction.
+    /// @return The payload (possibly empty) or an error; never "incomplete". The view is followed
+    /// by `json_padding` zero bytes and is valid until the next `feed`, `reset`, `release_buffers`
+    /// or destruction.
     /// @throws std::bad_alloc if memory runs out.
     [[nodiscard]] inflate_result feed(std::span<const std::byte> frame);
 
@@ -100,12 +100,14 @@ public:
     [[nodiscard]] std::size_t buffer_capacity() const noexcept { return out_capacity_; }
 
 private:
+    void ensure_context();
     void grow_output(std::size_t produced, std::size_t hint);
     inflate_result fail(std::error_code ec) noexcept;
 
     inflate_limits limits_;
     ZSTD_DCtx_s* ctx_ = nullptr; // owned; null until the first feed
-    std::unique_ptr<char[]> out_;
+    // Grown without zero-filling, only up to the cap; hence not a vector.
+    std::unique_ptr<char[]> out_; // NOLINT(*-avoid-c-arrays)
     std::size_t out_capacity_ = 0;
     std::error_code error_;
     std::uint64_t bytes_in_ = 0;
@@ -130,7 +132,8 @@ public:
     /// Creates the compression context.
     ///
     /// @param opts Level and window.
-    /// @throws std::invalid_argument if zstd rejects the options; std::bad_alloc if memory runs out.
+    /// @throws std::invalid_argument if zstd rejects the options; std::bad_alloc if memory runs
+    /// out.
     explicit zstd_deflater(options opts = {});
     ~zstd_deflater();
     /// Takes over the other's context; the other may only be destroyed or assigned to.
@@ -140,17 +143,17 @@ public:
     zstd_deflater(const zstd_deflater&) = delete;
     zstd_deflater& operator=(const zstd_deflater&) = delete;
 
-    /// Compresses one payload, flushing (not ending) the frame, and appends the bytes to `out`. They
-    /// are to be sent as one WebSocket message. The first payload after construction or `reset()`
-    /// carries the frame header. An empty payload may append nothing.
+    /// Compresses one payload, flushing (not ending) the frame, and appends the bytes to `out`.
+    /// They are to be sent as one WebSocket message. The first payload after construction or
+    /// `reset()` carries the frame header. An empty payload may append nothing.
     ///
     /// @param payload One gateway payload.
     /// @param out Receives the compressed bytes after its existing contents.
     /// @throws std::bad_alloc if memory runs out.
     void compress(std::string_view payload, std::vector<std::byte>& out);
 
-    /// Starts a new frame (`ZSTD_CCtx_reset(ZSTD_reset_session_only)`) for a new connection, keeping
-    /// the parameters and memory.
+    /// Starts a new frame (`ZSTD_CCtx_reset(ZSTD_reset_session_only)`) for a new connection,
+    /// keeping the parameters and memory.
     void reset() noexcept;
 
     /// The options given at construction.

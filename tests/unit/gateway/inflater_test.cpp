@@ -1,11 +1,9 @@
 #include "shardgate/gateway/compression.hpp"
-
 #include "shardgate/gateway/error.hpp"
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <gtest/gtest.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,8 +49,9 @@ TEST(compression, parse_round_trips_and_rejects_the_rest) {
          {sg::compression::none, sg::compression::zlib_stream, sg::compression::zstd_stream}) {
         EXPECT_EQ(sg::parse_compression(sg::to_string(c)), c);
     }
-    for (const std::string_view bad : std::initializer_list<std::string_view>{"", "zlib", "zstd", "ZLIB-STREAM", "zlib_stream", "zlib-stream ",
-                                       "gzip", std::string_view("none\0", 5)}) {
+    for (const std::string_view bad : std::initializer_list<std::string_view>{
+             "", "zlib", "zstd", "ZLIB-STREAM", "zlib_stream", "zlib-stream ", "gzip",
+             std::string_view("none\0", 5)}) {
         EXPECT_EQ(sg::parse_compression(bad), std::nullopt) << bad;
     }
 }
@@ -98,7 +97,8 @@ TEST_P(every_mode, reset_starts_a_new_connection) {
         for (std::size_t i = 0; i < 5; ++i) {
             bytes frame;
             d.compress(texts[i], frame);
-            ASSERT_EQ(z.feed(frame).message.value_or("<none>"), texts[i]) << "connection " << connection;
+            ASSERT_EQ(z.feed(frame).message.value_or("<none>"), texts[i])
+                << "connection " << connection;
         }
         d.reset();
         z.reset();

@@ -2,10 +2,9 @@
 
 #include "shardgate/gateway/error.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstddef>
+#include <gtest/gtest.h>
 #include <random>
 #include <span>
 #include <string>
@@ -99,9 +98,9 @@ TEST(zlib_deflater, every_message_ends_with_the_sync_flush_marker) {
     for (std::size_t i = 0; i < compressed.size(); ++i) {
         const auto& m = compressed[i];
         ASSERT_GE(m.size(), 4U);
-        EXPECT_TRUE(std::equal(m.end() - 4, m.end(),
-                               bytes{std::byte{0}, std::byte{0}, std::byte{0xff}, std::byte{0xff}}
-                                   .begin()))
+        EXPECT_TRUE(
+            std::equal(m.end() - 4, m.end(),
+                       bytes{std::byte{0}, std::byte{0}, std::byte{0xff}, std::byte{0xff}}.begin()))
             << "message " << i;
         if (i > 0) {
             EXPECT_NE(m[0], std::byte{0x78}) << "a header in message " << i;
@@ -187,7 +186,8 @@ TEST(zlib_stream, split_in_two_at_every_byte_boundary) {
             EXPECT_EQ(z.pending_compressed_bytes(), cut);
             auto second = z.feed(msg.subspan(cut));
             ASSERT_FALSE(second.ec) << "m=" << m << " cut=" << cut << ": " << second.ec.message();
-            ASSERT_EQ(second.message.value_or("<none>"), payloads[m]) << "m=" << m << " cut=" << cut;
+            ASSERT_EQ(second.message.value_or("<none>"), payloads[m])
+                << "m=" << m << " cut=" << cut;
             expect_padding(*second.message);
             // The stream goes on correctly afterwards.
             for (std::size_t after = m + 1; after < compressed.size(); ++after) {
@@ -491,7 +491,8 @@ TEST(zlib_stream, move_keeps_the_connection) {
     EXPECT_EQ(c.feed(compressed[2]).message.value_or("<none>"), payloads[2]);
     EXPECT_EQ(c.messages(), 3U);
     // A moved-from inflater behaves as new.
-    EXPECT_EQ(a.feed(compressed[0]).message.value_or("<none>"), payloads[0]); // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(a.feed(compressed[0]).message.value_or("<none>"),
+              payloads[0]); // NOLINT(bugprone-use-after-move)
 
     sg::zlib_deflater d1;
     bytes out;

@@ -2,10 +2,9 @@
 
 #include "shardgate/gateway/error.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstddef>
+#include <gtest/gtest.h>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -177,7 +176,8 @@ TEST(zstd_stream, truncated_message_then_next_fails) {
     ASSERT_FALSE(cut.ec);
     EXPECT_NE(cut.message.value_or("<none>"), payloads[1]);
     auto next = z.feed(compressed[2]);
-    EXPECT_EQ(next.ec, sg::error::decompression_failed) << "got: " << next.message.value_or("<none>");
+    EXPECT_EQ(next.ec, sg::error::decompression_failed)
+        << "got: " << next.message.value_or("<none>");
 }
 
 TEST(zstd_stream, errors_are_sticky_until_reset) {
@@ -272,7 +272,7 @@ TEST(zstd_stream, messages_share_one_context) {
     const auto payloads = small_payloads(2);
     const auto compressed = deflate_all(payloads);
     EXPECT_LT(compressed[1].size(), compressed[0].size()); // message 1 refers back to message 0
-    sg::zstd_inflater z; // message 1 alone: no frame header
+    sg::zstd_inflater z;                                   // message 1 alone: no frame header
     EXPECT_EQ(z.feed(compressed[1]).ec, sg::error::decompression_failed);
 }
 
@@ -332,7 +332,8 @@ TEST(zstd_stream, move_keeps_the_connection) {
     c = std::move(b);
     EXPECT_EQ(c.feed(compressed[2]).message.value_or("<none>"), payloads[2]);
     EXPECT_EQ(c.messages(), 3U);
-    EXPECT_EQ(a.feed(compressed[0]).message.value_or("<none>"), payloads[0]); // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(a.feed(compressed[0]).message.value_or("<none>"),
+              payloads[0]); // NOLINT(bugprone-use-after-move)
 }
 
 TEST(zstd_stream, deflater_reset_starts_a_new_frame) {
