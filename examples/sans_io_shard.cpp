@@ -1,9 +1,8 @@
 // Drives one shardgate::gateway::shard by hand: the whole protocol without a socket. A real program
 // lets shardgate::io do this over Boost.Beast; this shows what that layer does for you.
-#include <shardgate/gateway/shard.hpp>
-
 #include <iostream>
 #include <random>
+#include <shardgate/gateway/shard.hpp>
 
 namespace gw = shardgate::gateway;
 
@@ -30,7 +29,8 @@ int main() {
                         std::cout << "send " << (a.sensitive ? "<identify or resume>" : a.payload)
                                   << '\n';
                     } else if constexpr (std::is_same_v<T, gw::dispatch_event>) {
-                        std::cout << "dispatch #" << a.seq << ' ' << a.name << ' ' << a.data << '\n';
+                        std::cout << "dispatch #" << a.seq << ' ' << a.name << ' ' << a.data
+                                  << '\n';
                     } else if constexpr (std::is_same_v<T, gw::lifecycle_event>) {
                         std::cout << "lifecycle " << gw::to_string(a.kind);
                         if (a.kind == gw::lifecycle_kind::closed) {

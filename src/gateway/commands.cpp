@@ -20,7 +20,9 @@ constexpr std::uint32_t max_large_threshold = 250;
 constexpr std::size_t max_members_per_request = 100;
 constexpr std::size_t max_nonce_bytes = 32;
 
-std::error_code invalid() noexcept { return make_error_code(error::invalid_command); }
+std::error_code invalid() noexcept {
+    return make_error_code(error::invalid_command);
+}
 
 // Ids go out as strings: JSON numbers lose precision above 2^53 in many parsers.
 void write_snowflake(json_writer& w, snowflake id) {
@@ -44,16 +46,11 @@ bool has_zero(const std::vector<snowflake>& ids) noexcept {
 
 std::string_view status_name(presence_status s) noexcept {
     switch (s) {
-    case presence_status::online:
-        return "online";
-    case presence_status::dnd:
-        return "dnd";
-    case presence_status::idle:
-        return "idle";
-    case presence_status::invisible:
-        return "invisible";
-    case presence_status::offline:
-        return "offline";
+    case presence_status::online: return "online";
+    case presence_status::dnd: return "dnd";
+    case presence_status::idle: return "idle";
+    case presence_status::invisible: return "invisible";
+    case presence_status::offline: return "offline";
     }
     return {};
 }

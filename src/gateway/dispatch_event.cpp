@@ -6,10 +6,12 @@
 namespace shardgate::gateway {
 namespace {
 
-constexpr std::uint64_t bit(unsigned n) noexcept { return std::uint64_t{1} << n; }
+constexpr std::uint64_t bit(unsigned n) noexcept {
+    return std::uint64_t{1} << n;
+}
 
-// The intent bits follow intents.hpp; tests/unit/gateway/protocol_facts_test.cpp checks both against
-// the docs digest in tests/data/gateway.json.
+// The intent bits follow intents.hpp; tests/unit/gateway/protocol_facts_test.cpp checks both
+// against the docs digest in tests/data/gateway.json.
 constexpr std::array dispatch_table{
     dispatch_event_info{"READY", 0},
     dispatch_event_info{"RESUMED", 0},
@@ -94,7 +96,9 @@ constexpr std::array dispatch_table{
 
 } // namespace
 
-std::span<const dispatch_event_info> all_dispatch_events() noexcept { return dispatch_table; }
+std::span<const dispatch_event_info> all_dispatch_events() noexcept {
+    return dispatch_table;
+}
 
 std::optional<dispatch_event_info> find_dispatch_event(std::string_view name) noexcept {
     const auto* row = std::ranges::find(dispatch_table, name, &dispatch_event_info::name);

@@ -21,7 +21,8 @@ public:
             return "a gateway message inflated past the decompressed-size cap";
         case error::compressed_frame_too_large:
             return "compressed data piled up past the cap without completing a message";
-        case error::payload_too_large: return "the encoded command is over Discord's 4096-byte limit";
+        case error::payload_too_large:
+            return "the encoded command is over Discord's 4096-byte limit";
         case error::invalid_command: return "a command field is outside its documented range";
         case error::send_queue_full: return "too many commands are queued for this shard";
         case error::shard_stopped: return "the shard has stopped and sends nothing more";

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace shardgate::gateway {
 namespace {
@@ -55,7 +55,8 @@ constexpr std::array aliases{
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return std::ranges::equal(a, b, [](char x, char y) {
-        return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+        return std::toupper(static_cast<unsigned char>(x)) ==
+               std::toupper(static_cast<unsigned char>(y));
     });
 }
 
@@ -71,7 +72,9 @@ std::string_view trim(std::string_view s) noexcept {
 
 } // namespace
 
-std::span<const intent_info> all_intents() noexcept { return intent_table; }
+std::span<const intent_info> all_intents() noexcept {
+    return intent_table;
+}
 
 std::optional<intent_info> find_intent(std::string_view name) noexcept {
     for (const auto& a : aliases) {
@@ -91,7 +94,8 @@ std::error_code parse_intents(std::string_view text, std::uint64_t& intents, std
     text = trim(text);
     std::uint64_t number = 0;
     const auto* last = text.data() + text.size();
-    if (auto [ptr, ec] = std::from_chars(text.data(), last, number); ec == std::errc{} && ptr == last) {
+    if (auto [ptr, ec] = std::from_chars(text.data(), last, number);
+        ec == std::errc{} && ptr == last) {
         if ((number & ~documented_intents_mask) != 0) {
             bad = std::string(text);
             return error::unknown_intent;

@@ -28,7 +28,9 @@ static_assert(std::ranges::is_sorted(opcode_table, {}, &opcode_info::op));
 
 } // namespace
 
-std::span<const opcode_info> all_opcodes() noexcept { return opcode_table; }
+std::span<const opcode_info> all_opcodes() noexcept {
+    return opcode_table;
+}
 
 const opcode_info& info(opcode op) noexcept {
     // Every enumerator is in the table, so the search always finds it.
@@ -36,8 +38,9 @@ const opcode_info& info(opcode op) noexcept {
 }
 
 std::optional<opcode> to_opcode(std::int64_t value) noexcept {
-    const auto* row = std::ranges::find_if(
-        opcode_table, [value](const opcode_info& r) { return static_cast<std::int64_t>(r.op) == value; });
+    const auto* row = std::ranges::find_if(opcode_table, [value](const opcode_info& r) {
+        return static_cast<std::int64_t>(r.op) == value;
+    });
     if (row == opcode_table.end()) {
         return std::nullopt;
     }

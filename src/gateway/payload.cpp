@@ -5,8 +5,8 @@
 namespace shardgate::gateway {
 namespace {
 
-// A value's raw JSON text: objects and arrays whole, scalars as their token. The token of a scalar may
-// carry trailing whitespace, which is trimmed so `d` compares cleanly.
+// A value's raw JSON text: objects and arrays whole, scalars as their token. The token of a scalar
+// may carry trailing whitespace, which is trimmed so `d` compares cleanly.
 simdjson::error_code raw_value(simdjson::ondemand::value value, std::string_view& out) {
     simdjson::ondemand::json_type type{};
     if (auto ec = value.type().get(type)) {
@@ -51,7 +51,8 @@ std::error_code payload_decoder::decode(std::string_view text, bool padded, rece
     if (!padded) {
         text = pad(text, scratch_);
     }
-    const std::size_t capacity = padded ? text.size() + simdjson::SIMDJSON_PADDING : scratch_.capacity();
+    const std::size_t capacity =
+        padded ? text.size() + simdjson::SIMDJSON_PADDING : scratch_.capacity();
     simdjson::ondemand::document doc;
     if (parser_.iterate(text.data(), text.size(), capacity).get(doc) != simdjson::SUCCESS) {
         return error::malformed_json;
@@ -163,6 +164,8 @@ std::error_code payload_decoder::read_ready(std::string_view d, ready_info& out)
     return {};
 }
 
-bool payload_decoder::read_invalid_session(std::string_view d) noexcept { return d == "true"; }
+bool payload_decoder::read_invalid_session(std::string_view d) noexcept {
+    return d == "true";
+}
 
 } // namespace shardgate::gateway

@@ -78,7 +78,8 @@ shard::shard(shard_config config, random_source random)
     assert(random_ && "shard needs a random source");
 }
 
-// Inputs -------------------------------------------------------------------------------------------
+// Inputs
+// -------------------------------------------------------------------------------------------
 
 void shard::start(time_point now) {
     if (state_ == shard_state::idle) {
@@ -171,15 +172,14 @@ void shard::on_deadline(time_point now) {
         return;
     case shard_state::identifying:
     case shard_state::resuming:
-    case shard_state::active:
-        break;
+    case shard_state::active: break;
     default: return;
     }
 
     if (next_beat_ && now >= *next_beat_) {
         if (awaiting_ack_) {
-            // No ACK since the last beat: the connection is a zombie. Close with a code that keeps the
-            // session, then resume.
+            // No ACK since the last beat: the connection is a zombie. Close with a code that keeps
+            // the session, then resume.
             ++stats_.zombies;
             emit(lifecycle(lifecycle_kind::zombie));
             begin_close(now, close_code_reconnect);
@@ -237,9 +237,8 @@ std::error_code shard::send(time_point now, const command& cmd) {
     if (auto ec = encode(cmd, text)) {
         return ec;
     }
-    const auto kind = opcode_of(cmd) == opcode::presence_update
-                          ? send_kind::presence
-                          : send_kind::user_command;
+    const auto kind =
+        opcode_of(cmd) == opcode::presence_update ? send_kind::presence : send_kind::user_command;
     queue_.push_back({std::move(text), kind});
     flush_queue(now);
     return {};
@@ -262,7 +261,8 @@ void shard::close(time_point now) {
     }
 }
 
-// Outputs ------------------------------------------------------------------------------------------
+// Outputs
+// ------------------------------------------------------------------------------------------
 
 std::optional<shard_action> shard::poll_action() {
     if (actions_.empty()) {
@@ -291,7 +291,8 @@ std::optional<time_point> shard::next_deadline() const {
     }
 }
 
-// Transitions --------------------------------------------------------------------------------------
+// Transitions
+// --------------------------------------------------------------------------------------
 
 void shard::connect_now(time_point /*now*/) {
     state_ = shard_state::connecting;
@@ -370,7 +371,8 @@ void shard::fail_protocol(time_point now, std::error_code ec, std::string_view f
     begin_close(now, close_code_reconnect);
 }
 
-// Receiving ----------------------------------------------------------------------------------------
+// Receiving
+// ----------------------------------------------------------------------------------------
 
 void shard::handle_payload(time_point now, std::string_view text, bool padded) {
     received_payload payload;
@@ -452,8 +454,9 @@ void shard::handle_hello(time_point now, std::string_view d) {
     heartbeat_interval_ = interval;
     limiter_.set_heartbeat_reserve(heartbeat_reserve_for(interval, config_.limits));
     // The first beat is jittered so that shards reconnecting together do not beat together.
-    const auto jitter = std::chrono::duration_cast<milliseconds>(
-        std::chrono::duration<double, std::milli>(static_cast<double>(interval.count()) * random_()));
+    const auto jitter =
+        std::chrono::duration_cast<milliseconds>(std::chrono::duration<double, std::milli>(
+            static_cast<double>(interval.count()) * random_()));
     next_beat_ = now + jitter;
     auto event = lifecycle(lifecycle_kind::hello);
     event.heartbeat_interval = interval;
@@ -492,11 +495,13 @@ void shard::handle_invalid_session(time_point now, std::string_view d) {
     // The session is gone: end it cleanly on Discord's side too, wait, then identify afresh.
     session_.reset();
     seq_.reset();
-    extra_wait_ = random_between(config_.invalid_session_wait_min, config_.invalid_session_wait_max);
+    extra_wait_ =
+        random_between(config_.invalid_session_wait_min, config_.invalid_session_wait_max);
     begin_close(now, close_code_shutdown);
 }
 
-// Sending ------------------------------------------------------------------------------------------
+// Sending
+// ------------------------------------------------------------------------------------------
 
 void shard::send_heartbeat(time_point now) {
     std::string text;
@@ -532,7 +537,8 @@ void shard::become_active(time_point now) {
     flush_queue(now);
 }
 
-// Helpers ------------------------------------------------------------------------------------------
+// Helpers
+// ------------------------------------------------------------------------------------------
 
 void shard::cancel_identify_request() {
     if (awaiting_permit_) {

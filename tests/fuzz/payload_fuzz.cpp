@@ -1,5 +1,5 @@
-// libFuzzer target: the payload decoder must turn any bytes into a payload or an error, never a crash,
-// and the views it returns must lie inside the input (or its own copy of it).
+// libFuzzer target: the payload decoder must turn any bytes into a payload or an error, never a
+// crash, and the views it returns must lie inside the input (or its own copy of it).
 #include "shardgate/gateway/payload.hpp"
 
 #include <cstddef>

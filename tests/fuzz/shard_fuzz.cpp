@@ -1,7 +1,7 @@
-// libFuzzer target: drives the client shard state machine with an arbitrary sequence of inputs (frames,
-// closes, drops, permits, time jumps, commands) and checks invariants that must hold on every path:
-// nothing crashes, Identify is only sent after a permit, nothing is sent after a fatal stop, and no
-// 60 s window holds more than 120 frames.
+// libFuzzer target: drives the client shard state machine with an arbitrary sequence of inputs
+// (frames, closes, drops, permits, time jumps, commands) and checks invariants that must hold on
+// every path: nothing crashes, Identify is only sent after a permit, nothing is sent after a fatal
+// stop, and no 60 s window holds more than 120 frames.
 #include "shardgate/gateway/shard.hpp"
 
 #include <cstddef>
@@ -17,7 +17,9 @@ namespace {
 
 class input {
 public:
-    input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+    input(const std::uint8_t* data, std::size_t size)
+        : data_(data)
+        , size_(size) {}
     [[nodiscard]] bool empty() const { return pos_ >= size_; }
     std::uint8_t byte() { return empty() ? 0 : data_[pos_++]; }
     std::string_view bytes(std::size_t n) {
@@ -98,7 +100,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         }
         case 4: shard.on_closed(now, static_cast<std::uint16_t>(3990 + in.byte() % 30)); break;
-        case 5: shard.on_transport_error(now, std::make_error_code(std::errc::connection_reset)); break;
+        case 5:
+            shard.on_transport_error(now, std::make_error_code(std::errc::connection_reset));
+            break;
         case 6:
             permitted = true;
             shard.on_identify_permit(now);

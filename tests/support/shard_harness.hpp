@@ -51,8 +51,8 @@ public:
     void drain() {
         while (auto a = shard.poll_action()) {
             if (auto* d = std::get_if<gw::dispatch_event>(&*a)) {
-                log.emplace_back(owned_dispatch{d->shard, d->seq, std::string(d->name),
-                                                std::string(d->data)});
+                log.emplace_back(
+                    owned_dispatch{d->shard, d->seq, std::string(d->name), std::string(d->data)});
             } else {
                 std::visit([this](auto&& v) { record(std::forward<decltype(v)>(v)); },
                            std::move(*a));
@@ -75,12 +75,30 @@ public:
     }
     void advance(gw::milliseconds d) { advance_to(now + d); }
 
-    void start() { shard.start(now); drain(); }
-    void connected() { shard.on_connected(now); drain(); }
-    void text(std::string_view payload) { shard.on_text(now, payload); drain(); }
-    void closed(std::uint16_t code) { shard.on_closed(now, code); drain(); }
-    void dropped() { shard.on_transport_error(now, std::make_error_code(std::errc::connection_reset)); drain(); }
-    void permit() { shard.on_identify_permit(now); drain(); }
+    void start() {
+        shard.start(now);
+        drain();
+    }
+    void connected() {
+        shard.on_connected(now);
+        drain();
+    }
+    void text(std::string_view payload) {
+        shard.on_text(now, payload);
+        drain();
+    }
+    void closed(std::uint16_t code) {
+        shard.on_closed(now, code);
+        drain();
+    }
+    void dropped() {
+        shard.on_transport_error(now, std::make_error_code(std::errc::connection_reset));
+        drain();
+    }
+    void permit() {
+        shard.on_identify_permit(now);
+        drain();
+    }
 
     void hello(int interval_ms = 41250) {
         text(R"({"op":10,"d":{"heartbeat_interval":)" + std::to_string(interval_ms) + "}}");
@@ -109,8 +127,7 @@ public:
 
     std::size_t mark() const { return log.size(); }
 
-    template <class T>
-    std::vector<T> since(std::size_t from) const {
+    template <class T> std::vector<T> since(std::size_t from) const {
         std::vector<T> out;
         for (std::size_t i = from; i < log.size(); ++i) {
             if (const auto* v = std::get_if<T>(&log[i])) {
@@ -119,8 +136,7 @@ public:
         }
         return out;
     }
-    template <class T>
-    std::vector<T> all() const { return since<T>(0); }
+    template <class T> std::vector<T> all() const { return since<T>(0); }
 
     std::vector<std::string> sent_since(std::size_t from) const {
         std::vector<std::string> out;
@@ -129,7 +145,8 @@ public:
         }
         return out;
     }
-    std::vector<gw::lifecycle_event> lifecycle_since(std::size_t from, gw::lifecycle_kind kind) const {
+    std::vector<gw::lifecycle_event> lifecycle_since(std::size_t from,
+                                                     gw::lifecycle_kind kind) const {
         std::vector<gw::lifecycle_event> out;
         for (const auto& e : since<gw::lifecycle_event>(from)) {
             if (e.kind == kind) {
@@ -140,8 +157,7 @@ public:
     }
 
 private:
-    template <class T>
-    void record(T&& v) {
+    template <class T> void record(T&& v) {
         if constexpr (!std::is_same_v<std::decay_t<T>, gw::dispatch_event>) {
             log.emplace_back(std::forward<T>(v));
         }

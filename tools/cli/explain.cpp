@@ -60,7 +60,8 @@ int explain_intents(const explain_options& options, std::ostream& out) {
     }
     for (const auto& i : gw::all_intents()) {
         out << i.name << " = " << i.value() << " (1 << " << int{i.bit} << ')'
-            << (i.privileged ? "  privileged: enable it in the Developer Portal first" : "") << '\n';
+            << (i.privileged ? "  privileged: enable it in the Developer Portal first" : "")
+            << '\n';
     }
     out << "default (all non-privileged) = " << gw::default_intents << '\n';
     return 0;
@@ -97,13 +98,13 @@ int run_explain(const explain_options& options, std::ostream& out, std::ostream&
                             ? gw::find_close_policy(static_cast<std::uint16_t>(value))
                             : std::nullopt;
     if (!policy && text == "4006") {
-        err << "shardgate explain: 4006 (Session no longer valid) is a voice gateway close code; the "
+        err << "shardgate explain: 4006 (Session no longer valid) is a voice gateway close code; "
+               "the "
                "main gateway has no 4006.\n";
         return 2;
     }
     if (!policy) {
-        err << "shardgate explain: '" << text
-            << "' is not a gateway close code shardgate knows.\n"
+        err << "shardgate explain: '" << text << "' is not a gateway close code shardgate knows.\n"
             << "Known codes: " << known_codes() << ".\n"
             << "Any other code from a server is treated as resumable; run 'shardgate explain' to "
                "see the whole table.\n";

@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// `shardgate explain [CODE] [--json] [--intents]`: the close-code policy table for people and programs.
+/// `shardgate explain [CODE] [--json] [--intents]`: the close-code policy table for people and
+/// programs.
 
 #include <iosfwd>
 #include <optional>

@@ -1,4 +1,5 @@
-// The shardgate command line. Each subcommand lives in its own file; this only parses and dispatches.
+// The shardgate command line. Each subcommand lives in its own file; this only parses and
+// dispatches.
 #include "explain.hpp"
 
 #include <CLI/CLI.hpp>
@@ -12,8 +13,10 @@ int main(int argc, char** argv) {
     shardgate::cli::explain_options explain;
     auto* explain_cmd = app.add_subcommand(
         "explain", "Explain a gateway close code: meaning, what shardgate does, how to fix it");
-    explain_cmd->add_option("code", explain.code, "Close code, e.g. 4014 (omit for the whole table)");
-    explain_cmd->add_flag("--json", explain.json, "Print JSON: one object, or the table as an array");
+    explain_cmd->add_option("code", explain.code,
+                            "Close code, e.g. 4014 (omit for the whole table)");
+    explain_cmd->add_flag("--json", explain.json,
+                          "Print JSON: one object, or the table as an array");
     explain_cmd->add_flag("--intents", explain.intents, "List the gateway intents instead");
 
     try {

@@ -2,9 +2,10 @@
 /// @file
 /// Gateway close codes and the policy that decides what a shard does after each one.
 ///
-/// This table is the heart of shardgate: a close the shard could survive must never end the session,
-/// and a close it cannot survive must stop with a message a person can act on.
-/// @see https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
+/// This table is the heart of shardgate: a close the shard could survive must never end the
+/// session, and a close it cannot survive must stop with a message a person can act on.
+/// @see
+/// https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
 
 #include <cstdint>
 #include <optional>
@@ -13,8 +14,8 @@
 
 namespace shardgate::gateway {
 
-/// Close codes a shard can see: Discord's 4000-4014 (there is no 4006), the WebSocket codes a server
-/// may use (1000, 1001) and 1006, which stands for a connection lost without a close frame.
+/// Close codes a shard can see: Discord's 4000-4014 (there is no 4006), the WebSocket codes a
+/// server may use (1000, 1001) and 1006, which stands for a connection lost without a close frame.
 enum class close_code : std::uint16_t {
     normal_closure = 1000,
     going_away = 1001,
@@ -35,17 +36,19 @@ enum class close_code : std::uint16_t {
     disallowed_intents = 4014,
 };
 
-/// The code shardgate itself closes with when it wants to keep the session (zombie connection, op 7,
-/// op 9 `true`): any code but 1000/1001 keeps it, and 4900 is in the private-use range and is not one
-/// of Discord's, so logs tell the two sides apart.
+/// The code shardgate itself closes with when it wants to keep the session (zombie connection, op
+/// 7, op 9 `true`): any code but 1000/1001 keeps it, and 4900 is in the private-use range and is
+/// not one of Discord's, so logs tell the two sides apart.
 inline constexpr std::uint16_t close_code_reconnect = 4900;
 
-/// The code shardgate closes with on shutdown: 1000 ends the session so the bot goes offline at once.
+/// The code shardgate closes with on shutdown: 1000 ends the session so the bot goes offline at
+/// once.
 inline constexpr std::uint16_t close_code_shutdown = 1000;
 
 /// What a shard does after a close.
 enum class close_reaction : std::uint8_t {
-    resume,     ///< Reconnect to `resume_gateway_url` and send Resume (falls back to Identify without a session).
+    resume, ///< Reconnect to `resume_gateway_url` and send Resume (falls back to Identify without a
+            ///< session).
     reidentify, ///< Forget the session, reconnect to the gateway URL and Identify.
     fatal,      ///< Stop this shard; the remedy says what a person must change.
 };
@@ -53,11 +56,12 @@ enum class close_reaction : std::uint8_t {
 /// One row of the close-code policy.
 struct close_policy {
     std::uint16_t code;
-    std::string_view name;    ///< Discord's name ("Disallowed intent(s)"), or the RFC 6455 one.
+    std::string_view name; ///< Discord's name ("Disallowed intent(s)"), or the RFC 6455 one.
     close_reaction reaction;
     std::string_view meaning; ///< What the close means, in one line.
-    std::string_view remedy;  ///< What the user should do, in one line ("Nothing to do." when shardgate copes).
-    bool discord_documented;  ///< In Discord's close-code table (4000-4014), not an RFC 6455 code.
+    std::string_view
+        remedy; ///< What the user should do, in one line ("Nothing to do." when shardgate copes).
+    bool discord_documented; ///< In Discord's close-code table (4000-4014), not an RFC 6455 code.
 };
 
 /// The policy table, in numeric order: 1000, 1001, 1006, 4000-4005, 4007-4014.

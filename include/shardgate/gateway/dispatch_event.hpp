@@ -12,8 +12,8 @@ namespace shardgate::gateway {
 
 /// One documented dispatch event.
 struct dispatch_event_info {
-    std::string_view name;  ///< UPPER_SNAKE_CASE, e.g. "MESSAGE_CREATE".
-    std::uint64_t intents;  ///< Intents any one of which lets the event through; 0 = never gated.
+    std::string_view name; ///< UPPER_SNAKE_CASE, e.g. "MESSAGE_CREATE".
+    std::uint64_t intents; ///< Intents any one of which lets the event through; 0 = never gated.
 };
 
 /// The 79 documented dispatch events, in Discord's order.
@@ -21,6 +21,7 @@ struct dispatch_event_info {
 
 /// The event with this name, or nullopt when Discord documents none (new events still reach user
 /// code; this is for validation and the emulator).
-[[nodiscard]] std::optional<dispatch_event_info> find_dispatch_event(std::string_view name) noexcept;
+[[nodiscard]] std::optional<dispatch_event_info>
+find_dispatch_event(std::string_view name) noexcept;
 
 } // namespace shardgate::gateway

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// Error codes of the gateway core, in the `std::error_code` style of Boost.Beast: an `error` enum for
-/// what went wrong and a `condition` enum for what to do about it.
+/// Error codes of the gateway core, in the `std::error_code` style of Boost.Beast: an `error` enum
+/// for what went wrong and a `condition` enum for what to do about it.
 
 #include <system_error>
 
@@ -11,25 +11,26 @@ namespace shardgate::gateway {
 /// `"shardgate.gateway"`.
 enum class error {
     // Decoding what the gateway sent.
-    malformed_json = 1,      ///< A frame was not valid JSON or lacked `op`.
-    unexpected_field_type,   ///< `op`, `s` or `t` had the wrong JSON type.
-    unknown_opcode,          ///< An opcode the client never receives.
-    bad_hello,               ///< Hello without a positive `heartbeat_interval`.
-    bad_ready,               ///< READY without `session_id` or `resume_gateway_url`.
+    malformed_json = 1,    ///< A frame was not valid JSON or lacked `op`.
+    unexpected_field_type, ///< `op`, `s` or `t` had the wrong JSON type.
+    unknown_opcode,        ///< An opcode the client never receives.
+    bad_hello,             ///< Hello without a positive `heartbeat_interval`.
+    bad_ready,             ///< READY without `session_id` or `resume_gateway_url`.
     // Transport compression.
-    decompression_failed,    ///< The compressed stream is corrupt.
-    decompressed_too_large,  ///< A message inflated past the configured cap (a compression bomb).
-    compressed_frame_too_large, ///< Compressed bytes piled up past the cap without a complete message.
+    decompression_failed,   ///< The compressed stream is corrupt.
+    decompressed_too_large, ///< A message inflated past the configured cap (a compression bomb).
+    compressed_frame_too_large, ///< Compressed bytes piled up past the cap without a complete
+                                ///< message.
     // Sending.
-    payload_too_large,       ///< An encoded command is over Discord's 4096-byte limit.
-    invalid_command,         ///< A command's fields are out of the documented range.
-    send_queue_full,         ///< Too many commands are waiting for the connection.
-    shard_stopped,           ///< The shard has stopped (fatal close or shutdown); nothing more is sent.
+    payload_too_large, ///< An encoded command is over Discord's 4096-byte limit.
+    invalid_command,   ///< A command's fields are out of the documented range.
+    send_queue_full,   ///< Too many commands are waiting for the connection.
+    shard_stopped,     ///< The shard has stopped (fatal close or shutdown); nothing more is sent.
     // Identify scheduling.
     identify_budget_exhausted, ///< The daily session-start budget is (nearly) spent.
     // Usage.
-    unknown_close_code,      ///< A close code that Discord does not document.
-    unknown_intent,          ///< An intent name that Discord does not document.
+    unknown_close_code, ///< A close code that Discord does not document.
+    unknown_intent,     ///< An intent name that Discord does not document.
 };
 
 /// What a caller should do about an error or a close code.
@@ -50,7 +51,5 @@ enum class condition {
 
 } // namespace shardgate::gateway
 
-template <>
-struct std::is_error_code_enum<shardgate::gateway::error> : std::true_type {};
-template <>
-struct std::is_error_condition_enum<shardgate::gateway::condition> : std::true_type {};
+template <> struct std::is_error_code_enum<shardgate::gateway::error> : std::true_type {};
+template <> struct std::is_error_condition_enum<shardgate::gateway::condition> : std::true_type {};

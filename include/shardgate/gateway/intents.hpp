@@ -16,7 +16,7 @@ namespace shardgate::gateway {
 struct intent_info {
     std::string_view name; ///< As in Discord's docs, e.g. "GUILD_MESSAGES".
     std::uint8_t bit;
-    bool privileged;       ///< Must be enabled in the Developer Portal, or Identify gets 4014.
+    bool privileged; ///< Must be enabled in the Developer Portal, or Identify gets 4014.
     [[nodiscard]] constexpr std::uint64_t value() const noexcept { return std::uint64_t{1} << bit; }
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// Decoding what the gateway sends: the envelope `{"op","s","t","d"}` of every payload, with `d` kept as
-/// raw JSON text (no copy, no DOM), plus the few `d` bodies the shard itself must read.
+/// Decoding what the gateway sends: the envelope `{"op","s","t","d"}` of every payload, with `d`
+/// kept as raw JSON text (no copy, no DOM), plus the few `d` bodies the shard itself must read.
 /// @see https://discord.com/developers/docs/events/gateway-events#payload-structure
 
 #include "shardgate/gateway/time.hpp"
@@ -40,18 +40,21 @@ public:
 
     /// Decodes one payload.
     /// @param text The JSON text of one payload.
-    /// @param padded True when at least `simdjson::SIMDJSON_PADDING` bytes after `text` are readable
-    ///        (the inflaters guarantee it); otherwise the text is copied into a padded buffer first.
+    /// @param padded True when at least `simdjson::SIMDJSON_PADDING` bytes after `text` are
+    /// readable
+    ///        (the inflaters guarantee it); otherwise the text is copied into a padded buffer
+    ///        first.
     /// @param out Receives the envelope; its views stay valid until the next call.
     /// @return `error::malformed_json` for invalid JSON or a missing `op`,
     ///         `error::unexpected_field_type` when `op`, `s` or `t` has the wrong type.
     [[nodiscard]] std::error_code decode(std::string_view text, bool padded, received_payload& out);
 
-    /// Reads `heartbeat_interval` from Hello's `d`; `error::bad_hello` unless it is a positive integer.
+    /// Reads `heartbeat_interval` from Hello's `d`; `error::bad_hello` unless it is a positive
+    /// integer.
     [[nodiscard]] std::error_code read_hello(std::string_view d, milliseconds& interval);
 
-    /// Reads `session_id` and `resume_gateway_url` from READY's `d`; `error::bad_ready` if either is
-    /// missing or not a non-empty string.
+    /// Reads `session_id` and `resume_gateway_url` from READY's `d`; `error::bad_ready` if either
+    /// is missing or not a non-empty string.
     [[nodiscard]] std::error_code read_ready(std::string_view d, ready_info& out);
 
     /// Reads the boolean of Invalid Session; anything but `true` counts as false, as Discord's docs
@@ -63,11 +66,12 @@ private:
     static std::string_view pad(std::string_view text, std::string& buffer);
 
     simdjson::ondemand::parser parser_;
-    // A second parser for `d` bodies, so reading READY does not overwrite the strings (`t`) that the
-    // envelope's views point to.
+    // A second parser for `d` bodies, so reading READY does not overwrite the strings (`t`) that
+    // the envelope's views point to.
     simdjson::ondemand::parser body_parser_;
-    std::string scratch_;      // unpadded frames, copied for simdjson
-    std::string body_scratch_; // `d` bodies the shard reads; separate so `d` may point into scratch_
+    std::string scratch_; // unpadded frames, copied for simdjson
+    std::string
+        body_scratch_; // `d` bodies the shard reads; separate so `d` may point into scratch_
 };
 
 } // namespace shardgate::gateway

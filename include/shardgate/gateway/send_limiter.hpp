@@ -29,9 +29,10 @@ struct send_limiter_config {
 
 /// What kind of frame is about to be sent; it decides which limits apply.
 enum class send_kind {
-    heartbeat, ///< Op 1, and also Identify (op 2) and Resume (op 6): these may use the reserve.
-    user_command, ///< Any other command; at most `frames_per_window - heartbeat_reserve` per window.
-    presence,  ///< Presence Update (op 3): a command that is also limited to 5 per 20 s.
+    heartbeat,    ///< Op 1, and also Identify (op 2) and Resume (op 6): these may use the reserve.
+    user_command, ///< Any other command; at most `frames_per_window - heartbeat_reserve` per
+                  ///< window.
+    presence,     ///< Presence Update (op 3): a command that is also limited to 5 per 20 s.
 };
 
 /// Sliding-window log limiter for the frames one gateway connection sends.

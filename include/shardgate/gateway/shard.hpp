@@ -3,22 +3,22 @@
 /// The client shard: a sans-I/O state machine for one gateway connection and its session.
 ///
 /// A driver (the Asio runner, or a test) feeds it inputs with the current time and carries out the
-/// actions it returns. Nothing in it reads a clock, opens a socket or starts a thread, so every path
-/// (heartbeats, zombie detection, every close code, op 7, op 9) is tested deterministically with
-/// simulated time.
+/// actions it returns. Nothing in it reads a clock, opens a socket or starts a thread, so every
+/// path (heartbeats, zombie detection, every close code, op 7, op 9) is tested deterministically
+/// with simulated time.
 ///
 /// @par Theory of operation
 /// `start` asks for a connection. After Hello the shard heartbeats (first beat after
 /// `interval × jitter`, then every interval) and either resumes the session it has, or asks the
-/// identify scheduler for a permit (`action::request_identify`) and identifies when granted. READY and
-/// RESUMED make it active; commands queued meanwhile are then sent through the send limiter. Every
-/// disconnect ends in one place, which consults the close-code policy (close_code.hpp): resume,
-/// identify afresh, or stop with a remedy.
+/// identify scheduler for a permit (`action::request_identify`) and identifies when granted. READY
+/// and RESUMED make it active; commands queued meanwhile are then sent through the send limiter.
+/// Every disconnect ends in one place, which consults the close-code policy (close_code.hpp):
+/// resume, identify afresh, or stop with a remedy.
 ///
 /// @par Driving it
 /// After every input, drain `poll_action()` until it returns nullopt, then arm a timer for
-/// `next_deadline()` and call `on_deadline` when it fires. Views inside returned dispatch events are
-/// valid until the next input.
+/// `next_deadline()` and call `on_deadline` when it fires. Views inside returned dispatch events
+/// are valid until the next input.
 /// @see https://discord.com/developers/docs/events/gateway#connection-lifecycle
 
 #include "shardgate/gateway/backoff.hpp"
@@ -92,7 +92,8 @@ public:
     /// @param random Jitter for the first heartbeat, the back-off and the op 9 wait.
     shard(shard_config config, random_source random);
 
-    // Inputs ---------------------------------------------------------------------------------------
+    // Inputs
+    // ---------------------------------------------------------------------------------------
 
     /// Starts the shard: it asks for its first connection.
     void start(time_point now);
@@ -110,21 +111,24 @@ public:
     void on_deadline(time_point now);
     /// The identify scheduler granted the permit asked for by `action::request_identify`.
     void on_identify_permit(time_point now);
-    /// Queues a command; it is sent, in order, once the shard is active and the send limiter allows.
+    /// Queues a command; it is sent, in order, once the shard is active and the send limiter
+    /// allows.
     /// @return `error::payload_too_large` or `error::invalid_command` from encoding,
     ///         `error::send_queue_full`, or `error::shard_stopped`.
     [[nodiscard]] std::error_code send(time_point now, const command& cmd);
     /// Shuts down: closes with 1000, which ends the session so the bot goes offline at once.
     void close(time_point now);
 
-    // Outputs --------------------------------------------------------------------------------------
+    // Outputs
+    // --------------------------------------------------------------------------------------
 
     /// The next action for the driver, or nullopt when there is nothing to do.
     [[nodiscard]] std::optional<shard_action> poll_action();
     /// When `on_deadline` must next be called, or nullopt when no timer is needed.
     [[nodiscard]] std::optional<time_point> next_deadline() const;
 
-    // Queries --------------------------------------------------------------------------------------
+    // Queries
+    // --------------------------------------------------------------------------------------
 
     [[nodiscard]] shard_state state() const noexcept { return state_; }
     [[nodiscard]] std::uint32_t id() const noexcept { return config_.shard.id; }

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// What a shard hands to the program: the actions its driver must carry out and the events user code
-/// receives.
+/// What a shard hands to the program: the actions its driver must carry out and the events user
+/// code receives.
 
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/time.hpp"
@@ -15,8 +15,8 @@
 
 namespace shardgate::gateway {
 
-/// A dispatch (op 0) as it arrived. The views point into the shard's buffers and stay valid until the
-/// next input is given to the shard.
+/// A dispatch (op 0) as it arrived. The views point into the shard's buffers and stay valid until
+/// the next input is given to the shard.
 struct dispatch_event {
     std::uint32_t shard = 0;
     std::uint64_t seq = 0;

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
-/// Time types of the sans-I/O core. The core never reads a clock: every input carries `now`, and every
-/// timer the core wants is returned as a deadline. Adapters pass `steady_clock::now()`; tests pass a
-/// fake time that they advance by hand.
+/// Time types of the sans-I/O core. The core never reads a clock: every input carries `now`, and
+/// every timer the core wants is returned as a deadline. Adapters pass `steady_clock::now()`; tests
+/// pass a fake time that they advance by hand.
 
 #include <chrono>
 

@@ -1,7 +1,6 @@
 #include "shardgate/gateway/backoff.hpp"
 
 #include <gtest/gtest.h>
-
 #include <limits>
 #include <vector>
 

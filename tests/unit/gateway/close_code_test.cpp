@@ -6,24 +6,25 @@
 namespace gw = shardgate::gateway;
 using enum gw::close_reaction;
 
-// Exhaustive over 1000-1015 and 4000-4014 (and a few beyond): the policy decides every code, and the
-// codes outside the table default to resume.
+// Exhaustive over 1000-1015 and 4000-4014 (and a few beyond): the policy decides every code, and
+// the codes outside the table default to resume.
 TEST(close_code_policy, every_code_gets_the_documented_reaction) {
     const std::map<std::uint16_t, gw::close_reaction> expected{
-        {1000, resume},     {1001, resume},     {1006, resume},     {4000, resume},
-        {4001, resume},     {4002, resume},     {4003, reidentify}, {4004, fatal},
-        {4005, resume},     {4007, reidentify}, {4008, resume},     {4009, reidentify},
-        {4010, fatal},      {4011, fatal},      {4012, fatal},      {4013, fatal},
-        {4014, fatal},
+        {1000, resume}, {1001, resume},     {1006, resume}, {4000, resume}, {4001, resume},
+        {4002, resume}, {4003, reidentify}, {4004, fatal},  {4005, resume}, {4007, reidentify},
+        {4008, resume}, {4009, reidentify}, {4010, fatal},  {4011, fatal},  {4012, fatal},
+        {4013, fatal},  {4014, fatal},
     };
     for (std::uint16_t code = 1000; code <= 1015; ++code) {
         const auto it = expected.find(code);
-        EXPECT_EQ(gw::policy_for(code).reaction, it == expected.end() ? resume : it->second) << code;
+        EXPECT_EQ(gw::policy_for(code).reaction, it == expected.end() ? resume : it->second)
+            << code;
         EXPECT_EQ(gw::find_close_policy(code).has_value(), it != expected.end()) << code;
     }
     for (std::uint16_t code = 4000; code <= 4020; ++code) {
         const auto it = expected.find(code);
-        EXPECT_EQ(gw::policy_for(code).reaction, it == expected.end() ? resume : it->second) << code;
+        EXPECT_EQ(gw::policy_for(code).reaction, it == expected.end() ? resume : it->second)
+            << code;
     }
     EXPECT_FALSE(gw::find_close_policy(4006).has_value()) << "4006 is a voice close code only";
     EXPECT_EQ(gw::all_close_policies().size(), expected.size());

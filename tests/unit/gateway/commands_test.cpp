@@ -1,4 +1,5 @@
 #include "shardgate/gateway/commands.hpp"
+
 #include "shardgate/gateway/detail/json_writer.hpp"
 #include "shardgate/gateway/error.hpp"
 
@@ -470,7 +471,9 @@ TEST(commands, request_channel_info_accepts_only_documented_fields) {
 // --- the 4096-byte limit ----------------------------------------------------------------------
 
 // Bytes a presence frame has besides its single activity name.
-std::size_t presence_overhead() { return encoded(presence_named("")).size(); }
+std::size_t presence_overhead() {
+    return encoded(presence_named("")).size();
+}
 
 TEST(commands, payload_limit_boundary_is_exactly_4096_bytes) {
     const std::size_t pad = gw::max_payload_bytes - presence_overhead();

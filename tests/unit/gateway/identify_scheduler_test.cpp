@@ -2,10 +2,9 @@
 
 #include "shardgate/gateway/error.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdint>
+#include <gtest/gtest.h>
 #include <map>
 #include <string>
 #include <vector>

@@ -58,7 +58,8 @@ TEST(payload_decoder, malformed_input_is_an_error_not_a_crash) {
     EXPECT_EQ(decoder.decode(R"({"op":"1"})", false, p), gw::error::unexpected_field_type);
     EXPECT_EQ(decoder.decode(R"({"op":0,"s":"5","t":"X"})", false, p),
               gw::error::unexpected_field_type);
-    EXPECT_EQ(decoder.decode(R"({"op":0,"s":5,"t":7})", false, p), gw::error::unexpected_field_type);
+    EXPECT_EQ(decoder.decode(R"({"op":0,"s":5,"t":7})", false, p),
+              gw::error::unexpected_field_type);
     EXPECT_EQ(decoder.decode(R"({"op":0,"s":-5,"t":"X"})", false, p),
               gw::error::unexpected_field_type);
 }

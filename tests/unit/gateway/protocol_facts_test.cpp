@@ -1,11 +1,10 @@
-// Checks opcode.hpp, intents.hpp and dispatch_event.hpp against the digest of Discord's docs kept in
-// tests/data/gateway.json, so a fact typed wrong in the tables cannot go unnoticed.
-#include "shardgate/gateway/opcode.hpp"
-
+// Checks opcode.hpp, intents.hpp and dispatch_event.hpp against the digest of Discord's docs kept
+// in tests/data/gateway.json, so a fact typed wrong in the tables cannot go unnoticed.
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/dispatch_event.hpp"
 #include "shardgate/gateway/error.hpp"
 #include "shardgate/gateway/intents.hpp"
+#include "shardgate/gateway/opcode.hpp"
 
 #include <gtest/gtest.h>
 #include <map>
@@ -21,8 +20,9 @@ class protocol_facts : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         json_ = new simdjson::padded_string(); // NOLINT(cppcoreguidelines-owning-memory)
-        ASSERT_EQ(simdjson::padded_string::load(SHARDGATE_TEST_DATA_DIR "/gateway.json").get(*json_),
-                  simdjson::SUCCESS);
+        ASSERT_EQ(
+            simdjson::padded_string::load(SHARDGATE_TEST_DATA_DIR "/gateway.json").get(*json_),
+            simdjson::SUCCESS);
         parser_ = new simdjson::dom::parser(); // NOLINT(cppcoreguidelines-owning-memory)
         ASSERT_EQ(parser_->parse(*json_).get(root_), simdjson::SUCCESS);
     }

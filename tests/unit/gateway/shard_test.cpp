@@ -18,7 +18,8 @@ bool contains(std::string_view haystack, std::string_view needle) {
     return haystack.find(needle) != std::string_view::npos;
 }
 
-// --- Connecting, identifying, READY ----------------------------------------------------------------
+// --- Connecting, identifying, READY
+// ----------------------------------------------------------------
 
 TEST(shard, connects_to_the_gateway_url_with_version_encoding_and_compression) {
     auto config = shardgate::test::test_config();
@@ -97,7 +98,8 @@ TEST(shard, dispatches_carry_shard_seq_name_and_raw_data) {
     EXPECT_EQ(h.shard.stats().dispatches, 2U);
 }
 
-// --- Heartbeats --------------------------------------------------------------------------------------
+// --- Heartbeats
+// --------------------------------------------------------------------------------------
 
 TEST(shard, first_heartbeat_waits_interval_times_jitter_then_every_interval) {
     shard_harness h;
@@ -316,7 +318,8 @@ TEST(shard, op9_false_waits_one_to_five_seconds_then_identifies_at_the_gateway_u
         ASSERT_EQ(h.since<gw::action::send_close>(m).size(), 1U);
         h.closed(h.since<gw::action::send_close>(m)[0].code);
         const auto closed_at = h.now;
-        const auto expected_wait = 1'000ms + std::chrono::milliseconds(static_cast<long>(4'000 * r));
+        const auto expected_wait =
+            1'000ms + std::chrono::milliseconds(static_cast<long>(4'000 * r));
         h.advance(expected_wait - 1ms);
         EXPECT_TRUE(h.since<gw::action::connect>(m).empty()) << r;
         h.advance(1ms);
@@ -361,7 +364,9 @@ class shard_close_code : public ::testing::TestWithParam<gw::close_policy> {};
 
 namespace shardgate::gateway {
 // Names the parameter in test listings (and so in ctest) by its code instead of its bytes.
-void PrintTo(const close_policy& p, std::ostream* os) { *os << p.code; } // NOLINT(readability-identifier-naming)
+void PrintTo(const close_policy& p, std::ostream* os) {
+    *os << p.code;
+} // NOLINT(readability-identifier-naming)
 } // namespace shardgate::gateway
 
 namespace {
@@ -428,7 +433,9 @@ TEST_P(shard_close_code, server_close_gets_the_reaction_of_the_policy_table) {
 INSTANTIATE_TEST_SUITE_P(every_code, shard_close_code,
                          ::testing::ValuesIn(gw::all_close_policies().begin(),
                                              gw::all_close_policies().end()),
-                         [](const auto& param_info) { return std::to_string(param_info.param.code); });
+                         [](const auto& param_info) {
+                             return std::to_string(param_info.param.code);
+                         });
 
 TEST(shard, unknown_server_close_code_resumes) {
     shard_harness h;
@@ -485,7 +492,8 @@ TEST(shard, failed_connects_back_off_exponentially_with_a_cap_and_reset_after_a_
         const auto failed_at = h.now;
         h.dropped(); // the connect attempt failed
         ASSERT_EQ(h.shard.state(), gw::shard_state::disconnected);
-        delays.push_back(std::chrono::duration_cast<gw::milliseconds>(*h.shard.next_deadline() - failed_at));
+        delays.push_back(
+            std::chrono::duration_cast<gw::milliseconds>(*h.shard.next_deadline() - failed_at));
         h.advance_to(*h.shard.next_deadline());
         ASSERT_EQ(h.shard.state(), gw::shard_state::connecting);
     }
@@ -630,7 +638,8 @@ TEST(shard, the_send_queue_is_bounded) {
     EXPECT_EQ(h.shard.send(h.now, cmd), gw::error::send_queue_full);
 }
 
-// --- Bad input from the network -------------------------------------------------------------------
+// --- Bad input from the network
+// -------------------------------------------------------------------
 
 TEST(shard, malformed_json_is_counted_reported_and_answered_with_a_resume) {
     shard_harness h;
@@ -717,7 +726,8 @@ TEST(shard, corrupt_compressed_data_is_a_protocol_error_and_a_resume) {
     EXPECT_EQ(h.all<gw::action::send_close>().size(), 1U);
 }
 
-// --- Shutdown and secrets -------------------------------------------------------------------------
+// --- Shutdown and secrets
+// -------------------------------------------------------------------------
 
 TEST(shard, shutdown_closes_with_1000_and_stops) {
     shard_harness h;
