@@ -10,7 +10,13 @@
 //   raw_zstd        one ZSTD_DCtx, ZSTD_decompressStream per message into a fixed buffer
 //   zstd_inflater   shardgate::gateway::zstd_inflater::feed per message
 // items/s is messages per second; bytes/s counts decompressed bytes.
+//
+// The pipeline pair measures the whole sans-I/O receive path against its floor:
+//   raw_zlib_simdjson  raw inflate + simdjson On-Demand reading op, s, t and the raw d: the limit
+//   shard_zlib         gateway::shard::on_binary + poll_action: inflate, decode, sequence tracking,
+//                      dispatch events to the caller (no sockets; shardgate::io adds those)
 
+#include "shardgate/gateway/shard.hpp"
 #include "shardgate/gateway/zlib_stream.hpp"
 #include "shardgate/gateway/zstd_stream.hpp"
 
@@ -18,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <simdjson.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,7 +52,10 @@ struct corpus {
     std::size_t total_bytes = 0;
     compressed_stream zlib;
     compressed_stream zstd;
+    compressed_stream session; // Hello, READY, then the payloads: one whole zlib-stream connection
 };
+
+constexpr std::size_t session_prefix = 2; // Hello and READY before the payloads
 
 std::string snowflake(std::mt19937_64& rng) {
     // 2023-2024 era ids: 19 digits.
@@ -170,6 +180,11 @@ const corpus& get_corpus() {
         }
         built.zlib = compress_all<sg::zlib_deflater>(built.payloads);
         built.zstd = compress_all<sg::zstd_deflater>(built.payloads);
+        std::vector<std::string> session{
+            R"({"op":10,"d":{"heartbeat_interval":41250}})",
+            R"({"op":0,"s":1,"t":"READY","d":{"session_id":"bench","resume_gateway_url":"wss://r"}})"};
+        session.insert(session.end(), built.payloads.begin(), built.payloads.end());
+        built.session = compress_all<sg::zlib_deflater>(session);
         return built;
     }();
     return c;
@@ -271,8 +286,112 @@ void zstd_inflater(benchmark::State& state) {
     report(state, c);
 }
 
+void raw_zlib_simdjson(benchmark::State& state) {
+    const corpus& c = get_corpus();
+    z_stream zs{};
+    if (inflateInit2(&zs, 15) != Z_OK) {
+        state.SkipWithError("inflateInit2");
+        return;
+    }
+    std::vector<unsigned char> out(std::size_t{1} << 16U);
+    simdjson::ondemand::parser parser;
+    for (auto _ : state) {
+        inflateReset(&zs);
+        for (std::size_t i = 0; i < message_count; ++i) {
+            const auto in = c.zlib.message(i);
+            zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
+            zs.avail_in = static_cast<uInt>(in.size());
+            zs.next_out = out.data();
+            zs.avail_out = static_cast<uInt>(out.size() - simdjson::SIMDJSON_PADDING);
+            const int rc = inflate(&zs, Z_SYNC_FLUSH);
+            const std::size_t size = out.size() - simdjson::SIMDJSON_PADDING - zs.avail_out;
+            if ((rc != Z_OK && rc != Z_BUF_ERROR) || size != c.payloads[i].size()) {
+                state.SkipWithError("inflate");
+                break;
+            }
+            simdjson::ondemand::document doc;
+            simdjson::ondemand::object object;
+            if (parser.iterate(reinterpret_cast<const char*>(out.data()), size, out.size())
+                    .get(doc) ||
+                doc.get_object().get(object)) {
+                state.SkipWithError("simdjson");
+                break;
+            }
+            std::int64_t op = -1;
+            std::uint64_t seq = 0;
+            std::string_view t;
+            std::string_view d;
+            for (auto field : object) {
+                const std::string_view key = field.unescaped_key().value_unsafe();
+                if (key == "op") {
+                    op = field.value().get_int64().value_unsafe();
+                } else if (key == "s") {
+                    seq = field.value().get_uint64().value_unsafe();
+                } else if (key == "t") {
+                    t = field.value().get_string().value_unsafe();
+                } else if (key == "d") {
+                    simdjson::ondemand::object body;
+                    if (field.value().get_object().get(body) == simdjson::SUCCESS) {
+                        d = body.raw_json().value_unsafe();
+                    }
+                }
+            }
+            benchmark::DoNotOptimize(op);
+            benchmark::DoNotOptimize(seq);
+            benchmark::DoNotOptimize(t.data());
+            benchmark::DoNotOptimize(d.data());
+        }
+    }
+    inflateEnd(&zs);
+    report(state, c);
+}
+
+void shard_zlib(benchmark::State& state) {
+    const corpus& c = get_corpus();
+    sg::shard_config config;
+    config.token = sg::secret("bench-token");
+    config.transport_compression = sg::compression::zlib_stream;
+    const auto now = sg::time_point{} + std::chrono::hours(1);
+    std::uint64_t dispatches = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        sg::shard shard(config, [] { return 0.5; });
+        shard.start(now);
+        shard.on_connected(now);
+        while (shard.poll_action()) {
+        }
+        shard.on_binary(now, c.session.message(0));
+        shard.on_identify_permit(now);
+        shard.on_binary(now, c.session.message(1));
+        while (shard.poll_action()) {
+        }
+        if (shard.state() != sg::shard_state::active) {
+            state.SkipWithError("shard did not reach READY");
+            break;
+        }
+        state.ResumeTiming();
+        for (std::size_t i = 0; i < message_count; ++i) {
+            shard.on_binary(now, c.session.message(session_prefix + i));
+            while (auto action = shard.poll_action()) {
+                if (const auto* d = std::get_if<sg::dispatch_event>(&*action)) {
+                    benchmark::DoNotOptimize(d->data.data());
+                    ++dispatches;
+                }
+            }
+        }
+        if (shard.sequence() != message_count + 1) {
+            state.SkipWithError("lost events");
+            break;
+        }
+    }
+    benchmark::DoNotOptimize(dispatches);
+    report(state, c);
+}
+
 } // namespace
 
+BENCHMARK(raw_zlib_simdjson)->Unit(benchmark::kMillisecond);
+BENCHMARK(shard_zlib)->Unit(benchmark::kMillisecond);
 BENCHMARK(raw_zlib)->Unit(benchmark::kMillisecond);
 BENCHMARK(zlib_inflater)->Unit(benchmark::kMillisecond);
 BENCHMARK(raw_zstd)->Unit(benchmark::kMillisecond);
