@@ -2,9 +2,11 @@
 
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/error.hpp"
+#include "shardgate/gateway/identify_scheduler.hpp"
 #include "support/shard_harness.hpp"
 
 #include <gtest/gtest.h>
+#include <memory>
 #include <sstream>
 
 namespace gw = shardgate::gateway;
@@ -780,4 +782,74 @@ TEST(shard, the_token_appears_only_in_sensitive_frames) {
     std::ostringstream os;
     os << shardgate::test::test_config().token;
     EXPECT_EQ(os.str(), "***");
+}
+
+// --- With the identify scheduler
+// --------------------------------------------------------------------
+
+// Sixteen shards driven together through the local identify scheduler, as a cluster will: every
+// shard identifies exactly once, only when granted, and never two in one bucket within 5 s.
+TEST(shard, shards_with_the_local_scheduler_identify_once_per_bucket_window) {
+    constexpr std::uint32_t count = 16;
+    constexpr std::uint32_t max_concurrency = 4;
+    gw::session_start_limit limit;
+    limit.max_concurrency = max_concurrency;
+    gw::time_point now = gw::time_point{} + 1h;
+    gw::local_identify_scheduler scheduler(limit, now);
+    std::vector<std::unique_ptr<shard_harness>> shards;
+    for (std::uint32_t id = 0; id < count; ++id) {
+        auto config = shardgate::test::test_config();
+        config.shard = {id, count};
+        shards.push_back(std::make_unique<shard_harness>(config));
+        shards.back()->now = now;
+    }
+    std::vector<std::size_t> handled(count, 0);
+    std::vector<std::optional<gw::time_point>> identified_at(count);
+    // The driver: route each shard's requests to the scheduler and its permits back.
+    auto scan = [&] {
+        for (std::uint32_t id = 0; id < count; ++id) {
+            auto& h = *shards[id];
+            for (; handled[id] < h.log.size(); ++handled[id]) {
+                const auto& a = h.log[handled[id]];
+                if (std::holds_alternative<gw::action::request_identify>(a)) {
+                    scheduler.request(id, now);
+                } else if (std::holds_alternative<gw::action::cancel_identify>(a)) {
+                    scheduler.cancel(id);
+                } else if (const auto* s = std::get_if<gw::action::send_text>(&a);
+                           s != nullptr && contains(s->payload, R"("op":2)")) {
+                    ASSERT_FALSE(identified_at[id].has_value()) << "shard " << id << " twice";
+                    identified_at[id] = now;
+                }
+            }
+        }
+    };
+    auto pump = [&] {
+        scan();
+        while (auto decision = scheduler.poll(now)) {
+            const auto* permit = std::get_if<gw::identify_permit>(&*decision);
+            ASSERT_NE(permit, nullptr);
+            shards[permit->shard_id]->permit();
+        }
+        scan();
+    };
+    for (auto& h : shards) {
+        h->start();
+        h->connected();
+        h->hello();
+    }
+    pump();
+    while (auto deadline = scheduler.next_deadline()) {
+        now = *deadline;
+        for (auto& h : shards) {
+            h->now = now; // heartbeats are not the subject here; only the clock moves
+        }
+        pump();
+    }
+    pump();
+    const auto start = gw::time_point{} + 1h;
+    for (std::uint32_t id = 0; id < count; ++id) {
+        ASSERT_TRUE(identified_at[id].has_value()) << id;
+        // Bucket id % 4 identifies its shards 0, 4, 8, 12 (and so on) 5 s apart, in order.
+        EXPECT_EQ(*identified_at[id], start + (id / max_concurrency) * 5s) << id;
+    }
 }
