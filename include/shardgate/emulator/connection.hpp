@@ -1,0 +1,125 @@
+#pragma once
+/// @file
+/// The server side of one gateway WebSocket connection, as a sans-I/O state machine: fed client frames,
+/// closes and time; returns frames to send, closes and drops. It enforces Discord's rules, answering
+/// each violation with its documented close code, and runs the fault scripts of the control API.
+///
+/// The server adapter (shardgate::io) and the pair tests (tests/pair) both drive it the same way:
+/// after every input drain `poll_action()`, then arm a timer for `next_deadline()`.
+/// @see https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
+
+#include "shardgate/emulator/world.hpp"
+#include "shardgate/gateway/compression.hpp"
+#include "shardgate/gateway/time.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace shardgate::emulator {
+
+/// What the client asked for in the upgrade URL's query string.
+struct connect_params {
+    std::string query;   ///< The raw query string, for the log.
+    int version = 10;    ///< `v`; anything but 10 (and 9) gets close 4012.
+    std::string encoding = "json"; ///< `encoding`; only json is emulated (etf: close 4002... see .cpp).
+    gateway::compression compress = gateway::compression::none; ///< `compress`
+};
+
+/// Parses `v=10&encoding=json&compress=zlib-stream`. Unknown keys are ignored, as Discord does;
+/// a missing `v` means 10 here (shardgate's emulator is v10 only).
+[[nodiscard]] connect_params parse_connect_query(std::string_view query);
+
+/// Server-side actions.
+namespace server_action {
+/// Send one WebSocket message: text (JSON) or binary (compressed). A zlib message may be split into
+/// several `send` actions when `zlib_split_frames` > 1.
+struct send {
+    std::vector<std::byte> bytes;
+    bool binary = false;
+};
+/// Send a close frame with this code, then close the socket.
+struct close {
+    std::uint16_t code = 0;
+    std::string reason;
+};
+/// Cut the TCP connection without a close frame.
+struct drop {};
+} // namespace server_action
+
+using connection_action = std::variant<server_action::send, server_action::close, server_action::drop>;
+
+/// One client connection to the emulated gateway.
+///
+/// @par Thread Safety
+/// Distinct objects: Unsafe (they share the `world`). Shared objects: Unsafe. One thread (or strand)
+/// drives a world and all its connections.
+class connection {
+public:
+    /// Starts a connection: queues Hello (or close 4012 for a bad `v`).
+    /// @param w The application this connection belongs to; must outlive the connection.
+    /// @param id A unique id, for the log.
+    connection(world& w, std::uint64_t id, connect_params params, time_point now);
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    // Inputs -------------------------------------------------------------------------------------------
+    /// A text message from the client.
+    void on_text(time_point now, std::string_view text);
+    /// A binary message from the client (not valid for JSON: 4002).
+    void on_binary(time_point now, std::span<const std::byte> bytes);
+    /// The client sent a close frame with `code` (1000/1001 end the session; others detach it).
+    void on_client_close(time_point now, std::uint16_t code);
+    /// The TCP connection ended without a close frame (the session is detached).
+    void on_transport_lost(time_point now);
+    /// The time from `next_deadline()` has come (heartbeat timeout, traffic, op 7 close, ...).
+    void on_deadline(time_point now);
+
+    // Outputs ------------------------------------------------------------------------------------------
+    [[nodiscard]] std::optional<connection_action> poll_action();
+    [[nodiscard]] std::optional<time_point> next_deadline() const;
+
+    // Control API (fault scripts and injected traffic) --------------------------------------------------
+    /// Close with `code` (any code, e.g. 4000 or 4014).
+    void inject_close(time_point now, std::uint16_t code);
+    /// Send op 7 Reconnect, then close with 4000 after `reconnect_close_after` unless the client did.
+    void inject_reconnect(time_point now);
+    /// Send op 9 Invalid Session with `d: resumable`; with false the session is destroyed.
+    void inject_invalid_session(time_point now, bool resumable);
+    /// Stop acknowledging heartbeats (the connection becomes a zombie to the client).
+    void inject_zombie(time_point now);
+    /// Drop the TCP connection without a close frame.
+    void inject_drop(time_point now);
+    /// Send op 1, asking for an immediate heartbeat.
+    void inject_heartbeat_request(time_point now);
+    /// Send a dispatch on the session (sequenced, kept for replay). Ignored before READY.
+    /// @return false if the connection has no live session.
+    bool dispatch(time_point now, std::string_view t, std::string_view d_json);
+    /// Send `count` generated events of kind `t` as fast as the socket takes them.
+    /// @return false if the connection has no live session.
+    bool flood(time_point now, std::string_view t, std::uint64_t count);
+
+    // Queries ------------------------------------------------------------------------------------------
+    [[nodiscard]] std::uint64_t id() const noexcept;
+    /// The shard of the session on this connection, once it identified or resumed.
+    [[nodiscard]] std::optional<std::uint32_t> shard_id() const noexcept;
+    /// Whether the connection is still open (no close or drop emitted yet).
+    [[nodiscard]] bool open() const noexcept;
+    /// Frames queued but not yet polled: the adapter stops generating flood traffic while it is large,
+    /// so a flood is as fast as the socket takes it but never buffers without end.
+    [[nodiscard]] std::size_t pending_actions() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace shardgate::emulator
