@@ -250,10 +250,13 @@ void shard::close(time_point now) {
     }
     stopping_ = true;
     cancel_identify_request();
+    if (state_ == shard_state::closing) {
+        return; // a close handshake is already under way; it ends in `stopped` now
+    }
     if (connection_open()) {
         session_.reset(); // 1000 ends the session on Discord's side too
         begin_close(now, close_code_shutdown);
-    } else if (state_ != shard_state::closing) {
+    } else {
         if (state_ == shard_state::connecting) {
             emit(action::drop_transport{});
         }

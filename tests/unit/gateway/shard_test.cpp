@@ -747,6 +747,19 @@ TEST(shard, shutdown_closes_with_1000_and_stops) {
     EXPECT_FALSE(h.shard.next_deadline().has_value());
 }
 
+TEST(shard, shutdown_during_a_close_handshake_sends_no_second_close_and_stops) {
+    shard_harness h;
+    h.bring_up();
+    h.text(R"({"op":7,"d":null})");
+    h.shard.close(h.now);
+    h.drain();
+    EXPECT_EQ(h.all<gw::action::send_close>().size(), 1U);
+    h.closed(gw::close_code_reconnect);
+    EXPECT_EQ(h.shard.state(), gw::shard_state::stopped);
+    h.advance(60'000ms);
+    EXPECT_EQ(h.all<gw::action::connect>().size(), 1U) << "no reconnect after shutdown";
+}
+
 TEST(shard, shutdown_while_disconnected_stops_at_once) {
     shard_harness h;
     h.bring_up();
