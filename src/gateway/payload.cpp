@@ -38,6 +38,42 @@ simdjson::error_code raw_value(simdjson::ondemand::value value, std::string_view
     }
 }
 
+// One key of the envelope into `out`. Other keys are skipped: the docs allow undocumented fields.
+std::error_code read_envelope_field(std::string_view key, simdjson::ondemand::value value,
+                                    received_payload& out, bool& have_op) {
+    if (key == "op") {
+        if (value.get_int64().get(out.op) != simdjson::SUCCESS) {
+            return error::unexpected_field_type;
+        }
+        have_op = true;
+        return {};
+    }
+    if (key == "s" || key == "t") {
+        bool is_null = false;
+        if (value.is_null().get(is_null) != simdjson::SUCCESS) {
+            return error::malformed_json;
+        }
+        if (is_null) {
+            return {};
+        }
+        if (key == "t") {
+            return value.get_string().get(out.t) == simdjson::SUCCESS
+                       ? std::error_code{}
+                       : make_error_code(error::unexpected_field_type);
+        }
+        std::uint64_t s = 0;
+        if (value.get_uint64().get(s) != simdjson::SUCCESS) {
+            return error::unexpected_field_type;
+        }
+        out.s = s;
+        return {};
+    }
+    if (key == "d" && raw_value(value, out.d) != simdjson::SUCCESS) {
+        return error::malformed_json;
+    }
+    return {};
+}
+
 } // namespace
 
 std::string_view payload_decoder::pad(std::string_view text, std::string& buffer) {
@@ -72,38 +108,9 @@ std::error_code payload_decoder::decode(std::string_view text, bool padded, rece
         if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
             return error::malformed_json;
         }
-        auto value = field.value();
-        if (key == "op") {
-            if (value.get_int64().get(out.op) != simdjson::SUCCESS) {
-                return error::unexpected_field_type;
-            }
-            have_op = true;
-        } else if (key == "s") {
-            bool is_null = false;
-            if (value.is_null().get(is_null) != simdjson::SUCCESS) {
-                return error::malformed_json;
-            }
-            if (!is_null) {
-                std::uint64_t s = 0;
-                if (value.get_uint64().get(s) != simdjson::SUCCESS) {
-                    return error::unexpected_field_type;
-                }
-                out.s = s;
-            }
-        } else if (key == "t") {
-            bool is_null = false;
-            if (value.is_null().get(is_null) != simdjson::SUCCESS) {
-                return error::malformed_json;
-            }
-            if (!is_null && value.get_string().get(out.t) != simdjson::SUCCESS) {
-                return error::unexpected_field_type;
-            }
-        } else if (key == "d") {
-            if (raw_value(value, out.d) != simdjson::SUCCESS) {
-                return error::malformed_json;
-            }
+        if (auto ec = read_envelope_field(key, field.value(), out, have_op)) {
+            return ec;
         }
-        // Other keys are skipped: the docs allow undocumented fields.
     }
     // simdjson validates lazily; make sure nothing trails the object.
     if (!have_op || doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
