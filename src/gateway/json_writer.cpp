@@ -94,14 +94,13 @@ json_writer& json_writer::raw_value(std::string_view json) {
 }
 
 void json_writer::append_escaped_(std::string_view text) {
-    if (!simdjson::validate_utf8(text.data(), text.size())) {
-        valid_ = false;
-    }
     static constexpr std::string_view hex = "0123456789abcdef";
     out_->push_back('"');
-    std::size_t run = 0; // start of the pending run of bytes that need no escaping
+    std::size_t run = 0;         // start of the pending run of bytes that need no escaping
+    unsigned char seen_bits = 0; // OR of every byte: ASCII-only text needs no UTF-8 check
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
+        seen_bits |= c;
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
@@ -118,6 +117,9 @@ void json_writer::append_escaped_(std::string_view text) {
     }
     out_->append(text.substr(run));
     out_->push_back('"');
+    if ((seen_bits & 0x80U) != 0 && !simdjson::validate_utf8(text.data(), text.size())) {
+        valid_ = false;
+    }
 }
 
 } // namespace shardgate::gateway::detail
