@@ -1,1 +1,418 @@
-// placeholder: filled in by the module's owner
+#include "shardgate/emulator/world.hpp"
+
+#include "world_state.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <utility>
+
+namespace shardgate::emulator {
+namespace {
+
+using gateway::detail::json_writer;
+
+// Bursts of traffic generated at once after a late deadline; past this the backlog is dropped, so
+// a stalled adapter does not come back to an unbounded pile of events.
+constexpr int max_traffic_burst = 256;
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27U)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31U);
+}
+
+void append_hex(std::string& out, std::uint64_t value) {
+    static constexpr std::string_view hex = "0123456789abcdef";
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        out.push_back(hex[(value >> static_cast<unsigned>(shift)) & 0xFU]);
+    }
+}
+
+std::uint64_t ms_between(time_point from, time_point to) {
+    if (to <= from) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<milliseconds>(to - from).count());
+}
+
+void write_code_map(json_writer& w, const std::map<std::uint16_t, std::uint64_t>& codes) {
+    w.begin_object();
+    for (const auto& [code, count] : codes) {
+        w.key(std::to_string(code)).uint_value(count);
+    }
+    w.end_object();
+}
+
+void write_counters(json_writer& w, const detail::shard_counters& c) {
+    w.begin_object();
+    w.key("identifies").uint_value(c.identifies);
+    w.key("resumes").uint_value(c.resumes);
+    w.key("heartbeats").uint_value(c.heartbeats);
+    w.key("last_seq").uint_value(c.last_seq);
+    w.key("close_codes_sent");
+    write_code_map(w, c.close_codes_sent);
+    w.key("violations");
+    write_code_map(w, c.violations);
+    w.key("connections").uint_value(c.connections);
+    w.key("replayed").uint_value(c.replayed);
+    w.end_object();
+}
+
+void add_into(detail::shard_counters& total, const detail::shard_counters& c) {
+    total.identifies += c.identifies;
+    total.resumes += c.resumes;
+    total.heartbeats += c.heartbeats;
+    total.last_seq = std::max(total.last_seq, c.last_seq);
+    total.connections += c.connections;
+    total.replayed += c.replayed;
+    for (const auto& [code, n] : c.close_codes_sent) {
+        total.close_codes_sent[code] += n;
+    }
+    for (const auto& [code, n] : c.violations) {
+        total.violations[code] += n;
+    }
+}
+
+std::chrono::steady_clock::duration traffic_period(double per_second) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(1.0 / per_second));
+}
+
+} // namespace
+
+// world::state
+// -------------------------------------------------------------------------------------------------
+
+world::state::state(emulator_config cfg, time_point now)
+    : config(std::move(cfg))
+    , content(config)
+    , started(now)
+    , bucket_last_identify(std::max<std::uint32_t>(config.max_concurrency, 1))
+    , budget_remaining(config.session_start_total)
+    , budget_reset_at(now + config.session_start_reset_after) {}
+
+std::string world::state::new_session_id() {
+    const auto n = ++sessions_created;
+    const auto a = splitmix64(config.seed ^ splitmix64(n));
+    const auto b = splitmix64(a ^ n);
+    std::string id;
+    id.reserve(32);
+    append_hex(id, a);
+    append_hex(id, b);
+    return id;
+}
+
+detail::session& world::state::create_session(detail::connection_sink& sink, time_point now) {
+    auto s = std::make_unique<detail::session>();
+    s->id = new_session_id();
+    s->attached = &sink;
+    if (config.traffic_per_second > 0) {
+        s->next_traffic_at = now + traffic_period(config.traffic_per_second);
+    }
+    auto& ref = *s;
+    sessions.emplace(ref.id, std::move(s));
+    return ref;
+}
+
+detail::session* world::state::find_session(std::string_view id) {
+    const auto it = sessions.find(std::string(id));
+    return it == sessions.end() ? nullptr : it->second.get();
+}
+
+void world::state::destroy_session(detail::session& s) {
+    if (s.attached != nullptr) {
+        s.attached->session_destroyed();
+    }
+    sessions.erase(s.id); // `s` is gone after this line
+}
+
+void world::state::detach_session(detail::session& s, time_point now) {
+    s.attached = nullptr;
+    s.expires_at = now + config.session_ttl;
+}
+
+std::string_view world::state::append_dispatch(detail::session& s, std::string_view t,
+                                               std::string_view d) {
+    ++s.seq;
+    auto& c = counters(s.shard_id);
+    c.last_seq = std::max(c.last_seq, s.seq);
+    scratch.clear();
+    json_writer w(scratch);
+    w.begin_object().key("op").uint_value(0).key("s").uint_value(s.seq);
+    w.key("t").string_value(t).key("d").raw_value(d).end_object();
+    if (config.replay_buffer_events == 0) {
+        return scratch;
+    }
+    while (s.replay.size() >= config.replay_buffer_events) {
+        s.replay.pop_front();
+    }
+    s.replay.push_back({s.seq, scratch});
+    return s.replay.back().frame;
+}
+
+std::uint64_t world::state::unix_ms(time_point now) const {
+    return unix_ms_at_start + ms_between(started, now);
+}
+
+namespace {
+
+traffic_generator& generator_of(world::state& ws, detail::session& s) {
+    if (!s.traffic) {
+        const auto shard_seed = ws.config.seed ^ splitmix64(0x7261666669630000ULL + s.shard_id);
+        s.traffic = std::make_unique<traffic_generator>(ws.content, shard_seed, s.shard_id,
+                                                        s.num_shards, s.intents);
+    }
+    return *s.traffic;
+}
+
+} // namespace
+
+std::optional<dispatch_body> world::state::next_traffic(detail::session& s, time_point now) {
+    if (s.traffic_exhausted) {
+        return std::nullopt;
+    }
+    auto event = generator_of(*this, s).next(unix_ms(now));
+    if (!event) {
+        s.traffic_exhausted = true;
+    }
+    return event;
+}
+
+dispatch_body world::state::make_traffic(detail::session& s, std::string_view t, time_point now) {
+    return generator_of(*this, s).make(t, unix_ms(now));
+}
+
+bool world::state::token_ok(std::string_view token) const {
+    // Discord accepts the token with or without the "Bot " prefix in Identify and Resume, and
+    // Discordeno sends it with the prefix.
+    if (constexpr std::string_view prefix = "Bot "; token.starts_with(prefix)) {
+        token.remove_prefix(prefix.size());
+    }
+    if (token.empty() || token_was_reset) {
+        return false;
+    }
+    return config.tokens.empty() ||
+           std::find(config.tokens.begin(), config.tokens.end(), token) != config.tokens.end();
+}
+
+void world::state::reset_token(time_point now) {
+    token_was_reset = true;
+    log(now, 0, std::nullopt, "token_reset",
+        [](json_writer& w) { w.key("reason").string_value("session start limit exhausted"); });
+    // Collect first: closing a connection removes it from the map.
+    std::vector<detail::connection_sink*> victims;
+    victims.reserve(open_connections.size());
+    for (const auto& [id, sink] : open_connections) {
+        victims.push_back(sink);
+    }
+    for (auto* sink : victims) {
+        sink->close_from_world(now, 4004, "token reset: session start limit exhausted");
+        wake_connection(sink->connection_id());
+    }
+    while (!sessions.empty()) {
+        destroy_session(*sessions.begin()->second);
+    }
+}
+
+void world::state::wake_connection(std::uint64_t id) const {
+    if (wake) {
+        wake(id);
+    }
+}
+
+detail::shard_counters& world::state::counters(std::optional<std::uint32_t> shard) {
+    return shard ? shard_stats[*shard] : unidentified;
+}
+
+void world::state::begin_log_entry(json_writer& w, time_point now, std::uint64_t connection,
+                                   std::optional<std::uint32_t> shard,
+                                   std::string_view event) const {
+    w.begin_object().key("t_ms").uint_value(ms_between(started, now));
+    w.key("connection").uint_value(connection).key("shard");
+    if (shard) {
+        w.uint_value(*shard);
+    } else {
+        w.null_value();
+    }
+    w.key("event").string_value(event);
+}
+
+void world::state::push_log(std::string entry) {
+    if (log_entries.size() >= world::max_log_entries) {
+        log_entries.pop_front();
+        ++log_dropped;
+    }
+    log_entries.push_back(std::move(entry));
+}
+
+// world
+// -------------------------------------------------------------------------------------------------
+
+world::world(emulator_config config, time_point now)
+    : state_(std::make_unique<state>(std::move(config), now)) {}
+
+world::~world() = default;
+
+const emulator_config& world::config() const noexcept {
+    return state_->config;
+}
+
+const catalog& world::content() const noexcept {
+    return state_->content;
+}
+
+void world::set_public_ws_url(std::string url) {
+    state_->config.public_ws_url = std::move(url);
+}
+
+void world::set_unix_time(time_point now, std::uint64_t unix_ms) {
+    const auto elapsed = ms_between(state_->started, now);
+    state_->unix_ms_at_start = unix_ms >= elapsed ? unix_ms - elapsed : 0;
+}
+
+void world::set_wake_handler(std::function<void(std::uint64_t)> handler) {
+    state_->wake = std::move(handler);
+}
+
+std::string world::gateway_json() const {
+    std::string out;
+    json_writer w(out);
+    w.begin_object().key("url").string_value(state_->config.public_ws_url).end_object();
+    return out;
+}
+
+bool world::token_accepted(std::string_view token) const {
+    return state_->token_ok(token);
+}
+
+std::string world::gateway_bot_json(time_point now) const {
+    const auto& s = *state_;
+    std::string out;
+    json_writer w(out);
+    w.begin_object().key("url").string_value(s.config.public_ws_url);
+    w.key("shards").uint_value(s.config.recommended_shards);
+    w.key("session_start_limit").begin_object();
+    w.key("total").uint_value(s.config.session_start_total);
+    w.key("remaining").uint_value(s.budget_remaining);
+    w.key("reset_after").uint_value(ms_between(now, s.budget_reset_at));
+    w.key("max_concurrency").uint_value(std::max<std::uint32_t>(s.config.max_concurrency, 1));
+    w.end_object().end_object();
+    return out;
+}
+
+std::string world::stats_json() const {
+    const auto& s = *state_;
+    std::string out;
+    json_writer w(out);
+    detail::shard_counters totals;
+    w.begin_object().key("shards").begin_object();
+    for (const auto& [id, counters] : s.shard_stats) {
+        w.key(std::to_string(id));
+        write_counters(w, counters);
+        add_into(totals, counters);
+    }
+    w.end_object();
+    add_into(totals, s.unidentified);
+    w.key("totals");
+    write_counters(w, totals);
+    w.key("unidentified");
+    write_counters(w, s.unidentified);
+    w.key("sessions").uint_value(s.sessions.size());
+    w.key("session_start_remaining").uint_value(s.budget_remaining);
+    w.key("token_reset").bool_value(s.token_was_reset);
+    w.key("log_dropped").uint_value(s.log_dropped);
+    w.end_object();
+    return out;
+}
+
+std::string world::log_json() const {
+    std::size_t size = 2;
+    for (const auto& e : state_->log_entries) {
+        size += e.size() + 1;
+    }
+    std::string out;
+    out.reserve(size);
+    out.push_back('[');
+    bool first = true;
+    for (const auto& e : state_->log_entries) {
+        if (!first) {
+            out.push_back(',');
+        }
+        first = false;
+        out += e; // each entry was written by json_writer
+    }
+    out.push_back(']');
+    return out;
+}
+
+namespace {
+
+// Traffic keeps flowing into a detached session's replay buffer, as Discord keeps queueing events
+// for a session that may still be resumed.
+void pump_detached_traffic(world::state& s, detail::session& session, time_point now) {
+    if (s.config.traffic_per_second <= 0) {
+        return;
+    }
+    const auto period = traffic_period(s.config.traffic_per_second);
+    int burst = 0;
+    while (session.next_traffic_at <= now && burst < max_traffic_burst) {
+        auto event = s.next_traffic(session, session.next_traffic_at);
+        if (!event) {
+            return;
+        }
+        static_cast<void>(s.append_dispatch(session, event->t, event->d));
+        session.next_traffic_at += period;
+        ++burst;
+    }
+    if (session.next_traffic_at <= now) {
+        session.next_traffic_at = now + period; // drop the backlog beyond one burst
+    }
+}
+
+} // namespace
+
+void world::on_deadline(time_point now) {
+    auto& s = *state_;
+    if (now >= s.budget_reset_at) {
+        s.budget_remaining = s.config.session_start_total;
+        while (s.budget_reset_at <= now) {
+            s.budget_reset_at += std::max(s.config.session_start_reset_after, milliseconds{1});
+        }
+    }
+    std::vector<detail::session*> expired;
+    for (auto& [id, session] : s.sessions) {
+        if (session->attached != nullptr) {
+            continue;
+        }
+        if (session->expires_at <= now) {
+            expired.push_back(session.get());
+        } else {
+            pump_detached_traffic(s, *session, now);
+        }
+    }
+    for (auto* session : expired) {
+        const auto shard = session->shard_id;
+        s.log(now, 0, shard, "session_expired",
+              [&](json_writer& w) { w.key("session_id").string_value(session->id); });
+        s.destroy_session(*session);
+    }
+}
+
+std::optional<time_point> world::next_deadline() const {
+    const auto& s = *state_;
+    std::optional<time_point> next = s.budget_reset_at;
+    for (const auto& [id, session] : s.sessions) {
+        if (session->attached != nullptr) {
+            continue;
+        }
+        next = std::min(*next, session->expires_at);
+        if (s.config.traffic_per_second > 0 && !session->traffic_exhausted) {
+            next = std::min(*next, session->next_traffic_at);
+        }
+    }
+    return next;
+}
+
+} // namespace shardgate::emulator

@@ -1,1 +1,1155 @@
-// placeholder: filled in by the module's owner
+// The gateway emulator on the network: one io_context, one thread, C++20 coroutines. HTTP
+// (discovery and control API) and the WebSocket gateway share one port. This is the only
+// translation unit that instantiates Beast's server-side streams; everything else sees the pimpl in
+// emulator_server.hpp.
+//
+// Per WebSocket connection, two coroutines share one `ws_session`:
+// - the reader reads client messages (bounded by max_message_bytes), feeds the sans-I/O
+//   emulator::connection and wakes the driver;
+// - the driver drains `poll_action()` (one write at a time, so the socket paces the core), then
+//   waits on a timer for `next_deadline()` or until woken. Waking is `wake_timer.cancel()`: every
+//   input is followed by a drain, because the driver either waits on that timer or is in a write
+//   after which it polls again.
+// The world has one timer of its own. Everything runs on one thread, so no locks.
+
+#include "shardgate/io/emulator_server.hpp"
+
+#include "shardgate/emulator/connection.hpp"
+#include "shardgate/emulator/world.hpp"
+#include "shardgate/gateway/time.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace shardgate::io {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using gateway::clock;
+using gateway::time_point;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Idle time allowed between HTTP requests on one connection (and to send one request).
+constexpr auto http_idle_timeout = 30s;
+/// Close handshake and upgrade handshake bound.
+constexpr auto ws_handshake_timeout = 5s;
+/// Back-off after a failed accept (EMFILE and the like), so the loop never spins.
+constexpr auto accept_retry_delay = 50ms;
+/// HTTP request limits: a huge header gets 431, a huge body 413.
+constexpr std::uint32_t http_header_limit = 16 * 1024;
+constexpr std::uint64_t http_body_limit = 1024 * 1024;
+/// After an error answer, how long and how much the server reads and discards before closing.
+constexpr auto linger_timeout = 1s;
+constexpr std::size_t linger_max_bytes = 1024 * 1024;
+/// Client messages read per `async_read_some`.
+constexpr std::size_t read_chunk = 16 * 1024;
+/// The reader stops reading while this many actions wait to be written (the client is not reading).
+constexpr std::size_t reader_high_water = 1024;
+constexpr std::size_t reader_low_water = 256;
+/// Largest `count` of one flood request.
+constexpr std::uint64_t max_flood_count = 100'000'000;
+/// Largest close reason a close frame can carry (RFC 6455: 125 bytes of payload minus the code).
+constexpr std::size_t max_close_reason = 123;
+
+// ---------------------------------------------------------------------------------------------------
+// Small helpers
+
+struct listen_address {
+    std::string host;
+    std::string port;
+};
+
+std::system_error bad_listen(std::string_view listen, std::string_view why) {
+    return {std::make_error_code(std::errc::invalid_argument),
+            "cannot listen on '" + std::string(listen) + "': " + std::string(why) +
+                " (expected HOST:PORT, e.g. 127.0.0.1:0 or [::1]:8080)"};
+}
+
+listen_address parse_listen(std::string_view listen) {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        throw bad_listen(listen, "no HOST:PORT");
+    }
+    std::string_view host = listen.substr(0, colon);
+    const std::string_view port = listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        throw bad_listen(listen, "IPv6 hosts go in brackets");
+    }
+    unsigned value = 0;
+    const auto* end = port.data() + port.size();
+    const auto [ptr, ec] = std::from_chars(port.data(), end, value);
+    if (port.empty() || ec != std::errc{} || ptr != end || value > 65535) {
+        throw bad_listen(listen, "the port must be a number from 0 to 65535");
+    }
+    return {std::string(host), std::string(port)};
+}
+
+std::string url_host(const asio::ip::address& a) {
+    if (a.is_unspecified()) {
+        return a.is_v6() ? "[::1]" : "127.0.0.1";
+    }
+    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+}
+
+std::string error_json(std::string_view message) {
+    json::object o;
+    o["ok"] = false;
+    o["error"] = message;
+    return json::serialize(o);
+}
+
+std::string discord_error_json(std::string_view message, int code) {
+    json::object o;
+    o["message"] = message;
+    o["code"] = code;
+    return json::serialize(o);
+}
+
+std::string ok_json(std::size_t connections) {
+    json::object o;
+    o["ok"] = true;
+    o["connections"] = connections;
+    return json::serialize(o);
+}
+
+/// A parsed integer field of a control body.
+std::optional<std::int64_t> int_field(const json::object& o, std::string_view key, bool& bad) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr) {
+        return std::nullopt;
+    }
+    if (v->is_int64()) {
+        return v->get_int64();
+    }
+    if (v->is_uint64() &&
+        v->get_uint64() <= std::uint64_t{std::numeric_limits<std::int64_t>::max()}) {
+        return static_cast<std::int64_t>(v->get_uint64());
+    }
+    bad = true;
+    return std::nullopt;
+}
+
+/// Close codes a server may put in a close frame (RFC 6455 §7.4).
+bool sendable_close_code(std::int64_t code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/// The answer to one HTTP request.
+struct reply {
+    http::status status = http::status::ok;
+    std::string body;
+    std::string_view allow; ///< For 405.
+};
+
+reply json_reply(http::status s, std::string body) {
+    return {s, std::move(body), {}};
+}
+
+reply not_found() {
+    return json_reply(http::status::not_found, discord_error_json("404: Not Found", 0));
+}
+
+reply method_not_allowed(std::string_view allow) {
+    return {http::status::method_not_allowed, discord_error_json("405: Method Not Allowed", 0),
+            allow};
+}
+
+reply bad_request(std::string_view message) {
+    return json_reply(http::status::bad_request, error_json(message));
+}
+
+/// What a control endpoint does to one connection.
+enum class shard_command { close, reconnect, invalidate, zombie, drop, heartbeat };
+
+std::optional<shard_command> parse_shard_command(std::string_view name) {
+    if (name == "close")
+        return shard_command::close;
+    if (name == "reconnect")
+        return shard_command::reconnect;
+    if (name == "invalidate")
+        return shard_command::invalidate;
+    if (name == "zombie")
+        return shard_command::zombie;
+    if (name == "drop")
+        return shard_command::drop;
+    if (name == "heartbeat")
+        return shard_command::heartbeat;
+    return std::nullopt;
+}
+
+/// Parses a control body: empty means `{}`; anything but an object is an error.
+std::optional<json::object> parse_body(std::string_view body, std::string& why) {
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        return json::object{};
+    }
+    std::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) {
+        why = "the body is not valid JSON: " + ec.message();
+        return std::nullopt;
+    }
+    if (!v.is_object()) {
+        why = "the body must be a JSON object";
+        return std::nullopt;
+    }
+    return std::move(v.as_object());
+}
+
+std::optional<std::uint32_t> parse_shard_id(std::string_view text) {
+    std::uint32_t v = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (text.empty() || ec != std::errc{} || ptr != end) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::string_view as_view(const beast::flat_buffer& b) {
+    const auto data = b.cdata();
+    return {static_cast<const char*>(data.data()), data.size()};
+}
+
+} // namespace
+
+// -----------------------------------------------------------------------------------------------------
+
+class emulator_server::impl {
+public:
+    explicit impl(emulator_server_options options);
+    ~impl() { destroying_ = true; }
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+    impl(impl&&) = delete;
+    impl& operator=(impl&&) = delete;
+
+    void run();
+    void stop() {
+        asio::post(ioc_, [this] { begin_shutdown(); });
+    }
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] const std::string& http_url() const noexcept { return http_url_; }
+    [[nodiscard]] const std::string& ws_url() const noexcept { return ws_url_; }
+
+private:
+    /// One WebSocket connection: the stream, the core connection and the driver's wake-up timer.
+    struct ws_session {
+        ws_session(impl& server, beast::tcp_stream&& stream, std::uint64_t session_id)
+            : srv(server)
+            , id(session_id)
+            , ws(std::move(stream))
+            , wake_timer(server.ioc_)
+            , reader_timer(server.ioc_) {}
+        ws_session(const ws_session&) = delete;
+        ws_session& operator=(const ws_session&) = delete;
+        ws_session(ws_session&&) = delete;
+        ws_session& operator=(ws_session&&) = delete;
+        ~ws_session() = default;
+
+        impl& srv;
+        std::uint64_t id;
+        websocket::stream<beast::tcp_stream> ws;
+        std::optional<emulator::connection> conn;
+        asio::steady_timer wake_timer;
+        asio::steady_timer reader_timer;
+        bool reader_done = false;
+        bool driver_done = false;
+        bool dead = false; ///< The socket is closed; remaining actions are discarded.
+        bool reader_paused = false;
+
+        void wake() { wake_timer.cancel(); }
+        void hard_close() {
+            dead = true;
+            beast::get_lowest_layer(ws).close();
+        }
+        [[nodiscard]] bool live() const { return conn && conn->open(); }
+    };
+
+    /// Keeps `live_` and the HTTP registry right whatever way a connection coroutine ends.
+    class connection_guard {
+    public:
+        connection_guard(impl& s, std::uint64_t id, beast::tcp_stream* stream)
+            : srv_(s)
+            , id_(id) {
+            ++srv_.live_;
+            srv_.http_streams_[id_] = stream;
+        }
+        ~connection_guard() {
+            srv_.http_streams_.erase(id_);
+            --srv_.live_;
+            srv_.maybe_finish_shutdown();
+        }
+        connection_guard(const connection_guard&) = delete;
+        connection_guard& operator=(const connection_guard&) = delete;
+        connection_guard(connection_guard&&) = delete;
+        connection_guard& operator=(connection_guard&&) = delete;
+        void upgraded() { srv_.http_streams_.erase(id_); }
+
+    private:
+        impl& srv_;
+        std::uint64_t id_;
+    };
+
+    class session_registration {
+    public:
+        session_registration(impl& s, ws_session& session)
+            : srv_(s)
+            , id_(session.id) {
+            srv_.sessions_[id_] = &session;
+        }
+        ~session_registration() { srv_.sessions_.erase(id_); }
+        session_registration(const session_registration&) = delete;
+        session_registration& operator=(const session_registration&) = delete;
+        session_registration(session_registration&&) = delete;
+        session_registration& operator=(session_registration&&) = delete;
+
+    private:
+        impl& srv_;
+        std::uint64_t id_;
+    };
+
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> world_loop();
+    asio::awaitable<void> serve_connection(tcp::socket socket);
+    asio::awaitable<void> serve_websocket(beast::tcp_stream stream,
+                                          http::request<http::string_body> request,
+                                          std::uint64_t id);
+    asio::awaitable<void> read_loop(ws_session& s);
+    asio::awaitable<void> drive_loop(ws_session& s);
+    asio::awaitable<bool> drain(ws_session& s);
+
+    reply handle_http(const http::request<http::string_body>& req);
+    reply handle_control(const http::request<http::string_body>& req, std::string_view path);
+    reply handle_shard_command(std::uint32_t shard, shard_command cmd, std::string_view body);
+    reply handle_dispatch(std::string_view body);
+    reply handle_flood(std::string_view body);
+
+    std::vector<ws_session*> sessions_on_shard(std::optional<std::uint32_t> shard);
+    void poke_world();
+    void begin_shutdown();
+    void maybe_finish_shutdown();
+    void on_shutdown_timer(bool final_stage);
+
+    emulator_server_options options_;
+    // The world and the registries outlive the io_context: coroutine frames destroyed with it still
+    // refer to them.
+    emulator::world world_;
+    std::map<std::uint64_t, ws_session*> sessions_;
+    std::map<std::uint64_t, beast::tcp_stream*> http_streams_;
+    std::size_t live_ = 0;
+    std::uint64_t next_id_ = 1;
+    bool stopping_ = false;
+    bool running_ = false;
+    /// Set in ~impl: coroutine frames destroyed with the io_context must not touch its timers.
+    bool destroying_ = false;
+    std::optional<time_point> world_armed_;
+
+    asio::io_context ioc_{1};
+    tcp::acceptor acceptor_{ioc_};
+    asio::steady_timer world_timer_{ioc_};
+    asio::steady_timer accept_retry_{ioc_};
+    asio::steady_timer shutdown_timer_{ioc_};
+    asio::signal_set signals_{ioc_};
+    std::uint16_t port_ = 0;
+    std::string http_url_;
+    std::string ws_url_;
+};
+
+emulator_server::impl::impl(emulator_server_options options)
+    : options_(std::move(options))
+    , world_(options_.config, clock::now()) {
+    const auto addr = parse_listen(options_.listen);
+    beast::error_code ec;
+    tcp::endpoint endpoint;
+    if (addr.host.empty()) {
+        throw bad_listen(options_.listen, "the host is empty");
+    }
+    const auto ip = asio::ip::make_address(addr.host, ec);
+    if (!ec) {
+        endpoint = tcp::endpoint(ip, static_cast<std::uint16_t>(std::stoul(addr.port)));
+    } else {
+        tcp::resolver resolver(ioc_);
+        const auto results = resolver.resolve(addr.host, addr.port, ec);
+        if (ec || results.empty()) {
+            const std::error_code why =
+                ec ? std::error_code(ec) : std::make_error_code(std::errc::invalid_argument);
+            throw std::system_error(why, "cannot listen on '" + options_.listen +
+                                             "': the host does not resolve");
+        }
+        endpoint = results.begin()->endpoint();
+    }
+    const auto fail = [&](std::string_view step) {
+        throw std::system_error(ec, "cannot listen on '" + options_.listen + "' (" +
+                                        std::string(step) + ")");
+    };
+    if (acceptor_.open(endpoint.protocol(), ec))
+        fail("open");
+    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec))
+        fail("SO_REUSEADDR");
+    if (acceptor_.bind(endpoint, ec))
+        fail("bind");
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec))
+        fail("listen");
+    const auto local = acceptor_.local_endpoint(ec);
+    if (ec)
+        fail("local_endpoint");
+    port_ = local.port();
+    const auto host = url_host(local.address());
+    http_url_ = "http://" + host + ":" + std::to_string(port_);
+    ws_url_ = "ws://" + host + ":" + std::to_string(port_);
+    world_.set_public_ws_url(ws_url_);
+    if (options_.wall_clock) {
+        const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        world_.set_unix_time(clock::now(), static_cast<std::uint64_t>(unix_ms.count()));
+    }
+    // The world closes connections on its own (4004 after a token reset, 4000 when a session is
+    // resumed elsewhere): their drivers must drain. Only wakes; never destroys anything.
+    world_.set_wake_handler([this](std::uint64_t connection_id) {
+        if (const auto it = sessions_.find(connection_id); it != sessions_.end()) {
+            it->second->wake();
+        }
+    });
+    if (options_.handle_signals) {
+        signals_.add(SIGINT);
+        signals_.add(SIGTERM);
+    }
+}
+
+void emulator_server::impl::run() {
+    if (running_) {
+        return;
+    }
+    running_ = true;
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    asio::co_spawn(ioc_, world_loop(), asio::detached);
+    if (options_.handle_signals) {
+        signals_.async_wait([this](const beast::error_code& ec, int /*signal*/) {
+            if (!ec) {
+                begin_shutdown();
+            }
+        });
+    }
+    ioc_.run();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shutdown: stop accepting, close WebSockets with 1001 through the core, end HTTP connections;
+// after the grace period cut what is left, and a little later stop the io_context whatever remains.
+
+void emulator_server::impl::begin_shutdown() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    signals_.cancel(ec);
+    world_timer_.cancel();
+    accept_retry_.cancel();
+    std::vector<beast::tcp_stream*> streams;
+    for (auto& [id, stream] : http_streams_) {
+        streams.push_back(stream);
+    }
+    for (auto* stream : streams) {
+        stream->close();
+    }
+    std::vector<ws_session*> sessions;
+    for (auto& [id, s] : sessions_) {
+        sessions.push_back(s);
+    }
+    const auto now = clock::now();
+    for (auto* s : sessions) {
+        if (s->live()) {
+            s->conn->inject_close(now, 1001);
+            s->wake();
+        } else if (!s->conn) {
+            s->hard_close(); // still in the upgrade handshake
+        }
+    }
+    if (live_ > 0) {
+        shutdown_timer_.expires_after(options_.shutdown_grace);
+        shutdown_timer_.async_wait([this](const beast::error_code& e) {
+            if (!e) {
+                on_shutdown_timer(false);
+            }
+        });
+    }
+}
+
+void emulator_server::impl::on_shutdown_timer(bool final_stage) {
+    if (final_stage) {
+        ioc_.stop();
+        return;
+    }
+    std::vector<beast::tcp_stream*> streams;
+    for (auto& [id, stream] : http_streams_) {
+        streams.push_back(stream);
+    }
+    for (auto* stream : streams) {
+        stream->close();
+    }
+    for (auto& [id, s] : sessions_) {
+        s->hard_close();
+        s->wake();
+        s->reader_timer.cancel();
+    }
+    shutdown_timer_.expires_after(500ms);
+    shutdown_timer_.async_wait([this](const beast::error_code& e) {
+        if (!e) {
+            on_shutdown_timer(true);
+        }
+    });
+}
+
+void emulator_server::impl::maybe_finish_shutdown() {
+    if (stopping_ && live_ == 0 && !destroying_) {
+        shutdown_timer_.cancel();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Accepting and the world's timer
+
+asio::awaitable<void> emulator_server::impl::accept_loop() {
+    while (!stopping_) {
+        auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+        if (stopping_) {
+            break;
+        }
+        if (ec) {
+            if (ec == asio::error::operation_aborted) {
+                break;
+            }
+            // Out of file descriptors or similar: wait a little instead of spinning.
+            accept_retry_.expires_after(accept_retry_delay);
+            auto [wait_ec] = co_await accept_retry_.async_wait(use_tuple);
+            (void)wait_ec;
+            continue;
+        }
+        beast::error_code opt_ec;
+        socket.set_option(tcp::no_delay(true), opt_ec);
+        asio::co_spawn(ioc_, serve_connection(std::move(socket)), asio::detached);
+    }
+}
+
+asio::awaitable<void> emulator_server::impl::world_loop() {
+    while (!stopping_) {
+        world_armed_ = world_.next_deadline();
+        world_timer_.expires_at(world_armed_.value_or(time_point::max()));
+        auto [ec] = co_await world_timer_.async_wait(use_tuple);
+        if (stopping_) {
+            break;
+        }
+        if (!ec) {
+            try {
+                world_.on_deadline(clock::now());
+            } catch (const std::exception&) {
+                // A bug in the core must not take the server down; the next deadline is re-armed.
+            }
+        }
+    }
+}
+
+void emulator_server::impl::poke_world() {
+    if (!stopping_ && world_.next_deadline() != world_armed_) {
+        world_timer_.cancel();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP
+
+asio::awaitable<void> emulator_server::impl::serve_connection(tcp::socket socket) {
+    const std::uint64_t id = next_id_++;
+    beast::tcp_stream stream(std::move(socket));
+    connection_guard guard(*this, id, &stream);
+    beast::flat_buffer buffer;
+    try {
+        while (!stopping_) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(http_header_limit);
+            parser.body_limit(http_body_limit);
+            stream.expires_after(http_idle_timeout);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+            (void)n;
+            if (ec) {
+                if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                    ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+                    ec == asio::error::connection_reset || stopping_) {
+                    break;
+                }
+                // Garbage, a huge header or body: answer once, then close.
+                http::status status = http::status::bad_request;
+                std::string message = "bad HTTP request: " + ec.message();
+                if (ec == http::error::header_limit) {
+                    status = http::status::request_header_fields_too_large;
+                    message = "request header over 16 KiB";
+                } else if (ec == http::error::body_limit) {
+                    status = http::status::payload_too_large;
+                    message = "request body over 1 MiB";
+                }
+                http::response<http::string_body> res{status, 11};
+                res.set(http::field::server, "shardgate-emulator");
+                res.set(http::field::content_type, "application/json");
+                res.keep_alive(false);
+                res.body() = error_json(message);
+                res.prepare_payload();
+                stream.expires_after(5s);
+                auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+                (void)wn;
+                if (!wec) {
+                    // Lingering close: read and discard what the client is still sending, so that
+                    // closing with unread data does not reset the connection before the client has
+                    // read the answer. Bounded in time and bytes.
+                    beast::error_code sec;
+                    stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+                    stream.expires_after(linger_timeout);
+                    std::array<char, 4096> sink{};
+                    for (std::size_t drained = 0; drained < linger_max_bytes;) {
+                        auto [rec, rn] =
+                            co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+                        if (rec) {
+                            break;
+                        }
+                        drained += rn;
+                    }
+                }
+                break;
+            }
+            if (websocket::is_upgrade(parser.get())) {
+                stream.expires_never();
+                guard.upgraded();
+                co_await serve_websocket(std::move(stream), parser.release(), id);
+                co_return;
+            }
+            const auto& req = parser.get();
+            reply r;
+            try {
+                r = handle_http(req);
+            } catch (const std::exception& e) {
+                r = json_reply(http::status::internal_server_error,
+                               error_json(std::string("internal error: ") + e.what()));
+            }
+            http::response<http::string_body> res{r.status, req.version()};
+            res.set(http::field::server, "shardgate-emulator");
+            res.set(http::field::content_type, "application/json");
+            if (!r.allow.empty()) {
+                res.set(http::field::allow, r.allow);
+            }
+            res.keep_alive(req.keep_alive() && !stopping_);
+            res.body() = std::move(r.body);
+            res.prepare_payload();
+            stream.expires_after(http_idle_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+            (void)wn;
+            if (wec || !res.keep_alive()) {
+                break;
+            }
+        }
+    } catch (const std::exception&) {
+        // Fall through to close the socket; one bad connection never ends the server.
+    }
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+}
+
+reply emulator_server::impl::handle_http(const http::request<http::string_body>& req) {
+    std::string_view target = req.target();
+    const auto q = target.find('?');
+    const std::string_view path = target.substr(0, q);
+    const bool get = req.method() == http::verb::get;
+
+    for (const std::string_view prefix : {"/api/v10", "/api/v9"}) {
+        if (!path.starts_with(prefix)) {
+            continue;
+        }
+        const auto rest = path.substr(prefix.size());
+        if (rest == "/gateway" || rest == "/gateway/") {
+            return get ? json_reply(http::status::ok, world_.gateway_json())
+                       : method_not_allowed("GET");
+        }
+        if (rest == "/gateway/bot" || rest == "/gateway/bot/") {
+            if (!get) {
+                return method_not_allowed("GET");
+            }
+            const std::string_view auth = req[http::field::authorization];
+            constexpr std::string_view scheme = "Bot ";
+            if (auth.starts_with(scheme)) {
+                std::string_view token = auth.substr(scheme.size());
+                while (!token.empty() && token.back() == ' ') {
+                    token.remove_suffix(1);
+                }
+                if (!token.empty() && world_.token_accepted(token)) {
+                    return json_reply(http::status::ok, world_.gateway_bot_json(clock::now()));
+                }
+            }
+            return json_reply(http::status::unauthorized,
+                              discord_error_json("401: Unauthorized", 0));
+        }
+        return not_found();
+    }
+    if (path.starts_with("/_emulator/")) {
+        return handle_control(req, path);
+    }
+    if (path == "/" && get) {
+        return json_reply(http::status::upgrade_required,
+                          error_json("this is the gateway: open a WebSocket to " + ws_url_ +
+                                     "/?v=10&encoding=json"));
+    }
+    return not_found();
+}
+
+reply emulator_server::impl::handle_control(const http::request<http::string_body>& req,
+                                            std::string_view path) {
+    const bool get = req.method() == http::verb::get;
+    const bool post = req.method() == http::verb::post;
+    const auto rest = path.substr(std::string_view("/_emulator/").size());
+    if (rest == "stats") {
+        return get ? json_reply(http::status::ok, world_.stats_json()) : method_not_allowed("GET");
+    }
+    if (rest == "log") {
+        return get ? json_reply(http::status::ok, world_.log_json()) : method_not_allowed("GET");
+    }
+    if (rest == "dispatch") {
+        return post ? handle_dispatch(req.body()) : method_not_allowed("POST");
+    }
+    if (rest == "flood") {
+        return post ? handle_flood(req.body()) : method_not_allowed("POST");
+    }
+    constexpr std::string_view shards = "shards/";
+    if (rest.starts_with(shards)) {
+        const auto tail = rest.substr(shards.size());
+        const auto slash = tail.find('/');
+        if (slash == std::string_view::npos) {
+            return not_found();
+        }
+        const auto cmd = parse_shard_command(tail.substr(slash + 1));
+        if (!cmd) {
+            return not_found();
+        }
+        if (!post) {
+            return method_not_allowed("POST");
+        }
+        const auto shard = parse_shard_id(tail.substr(0, slash));
+        if (!shard) {
+            return bad_request("the shard id in the path must be a non-negative integer");
+        }
+        return handle_shard_command(*shard, *cmd, req.body());
+    }
+    return not_found();
+}
+
+std::vector<emulator_server::impl::ws_session*>
+emulator_server::impl::sessions_on_shard(std::optional<std::uint32_t> shard) {
+    std::vector<ws_session*> out;
+    for (auto& [id, s] : sessions_) {
+        if (s->live() && !s->dead && s->conn->shard_id() &&
+            (!shard || *s->conn->shard_id() == *shard)) {
+            out.push_back(s);
+        }
+    }
+    return out;
+}
+
+reply emulator_server::impl::handle_shard_command(std::uint32_t shard, shard_command cmd,
+                                                  std::string_view body) {
+    std::string why;
+    const auto o = parse_body(body, why);
+    if (!o) {
+        return bad_request(why);
+    }
+    std::uint16_t code = 4000;
+    bool resumable = false;
+    if (cmd == shard_command::close) {
+        bool bad = false;
+        const auto c = int_field(*o, "code", bad);
+        if (bad || (c && !sendable_close_code(*c))) {
+            return bad_request("\"code\" must be a close code a server may send: 1000-1003, "
+                               "1007-1014 or 3000-4999, e.g. {\"code\":4000}");
+        }
+        code = static_cast<std::uint16_t>(c.value_or(4000));
+    }
+    if (cmd == shard_command::invalidate) {
+        if (const auto* v = o->if_contains("resumable")) {
+            if (!v->is_bool()) {
+                return bad_request("\"resumable\" must be true or false");
+            }
+            resumable = v->get_bool();
+        }
+    }
+    const auto targets = sessions_on_shard(shard);
+    if (targets.empty()) {
+        return json_reply(http::status::not_found,
+                          error_json("no open connection has shard " + std::to_string(shard)));
+    }
+    const auto now = clock::now();
+    for (auto* s : targets) {
+        auto& c = *s->conn;
+        switch (cmd) {
+        case shard_command::close: c.inject_close(now, code); break;
+        case shard_command::reconnect: c.inject_reconnect(now); break;
+        case shard_command::invalidate: c.inject_invalid_session(now, resumable); break;
+        case shard_command::zombie: c.inject_zombie(now); break;
+        case shard_command::drop: c.inject_drop(now); break;
+        case shard_command::heartbeat: c.inject_heartbeat_request(now); break;
+        }
+        s->wake();
+    }
+    poke_world();
+    return json_reply(http::status::ok, ok_json(targets.size()));
+}
+
+reply emulator_server::impl::handle_dispatch(std::string_view body) {
+    std::string why;
+    const auto o = parse_body(body, why);
+    if (!o) {
+        return bad_request(why);
+    }
+    const auto* t = o->if_contains("t");
+    if (t == nullptr || !t->is_string() || t->get_string().empty()) {
+        return bad_request("\"t\" must be the event name, e.g. "
+                           "{\"t\":\"MESSAGE_CREATE\",\"d\":{...},\"shard\":0}");
+    }
+    bool bad = false;
+    const auto shard = int_field(*o, "shard", bad);
+    if (bad || (shard && (*shard < 0 || *shard > std::numeric_limits<std::uint32_t>::max()))) {
+        return bad_request("\"shard\" must be a non-negative integer");
+    }
+    const auto* d = o->if_contains("d");
+    const std::string d_json = d != nullptr ? json::serialize(*d) : std::string("{}");
+    const std::string_view name(t->get_string().data(), t->get_string().size());
+    const auto targets = sessions_on_shard(
+        shard ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*shard)) : std::nullopt);
+    const auto now = clock::now();
+    std::size_t count = 0;
+    for (auto* s : targets) {
+        if (s->conn->dispatch(now, name, d_json)) {
+            ++count;
+            s->wake();
+        }
+    }
+    poke_world();
+    if (count == 0) {
+        return json_reply(http::status::not_found,
+                          error_json(shard ? "no connection with a live session has shard " +
+                                                 std::to_string(*shard)
+                                           : std::string("no connection has a live session")));
+    }
+    return json_reply(http::status::ok, ok_json(count));
+}
+
+reply emulator_server::impl::handle_flood(std::string_view body) {
+    std::string why;
+    const auto o = parse_body(body, why);
+    if (!o) {
+        return bad_request(why);
+    }
+    std::string t = "MESSAGE_CREATE";
+    if (const auto* v = o->if_contains("t")) {
+        if (!v->is_string() || v->get_string().empty()) {
+            return bad_request("\"t\" must be an event name, e.g. \"MESSAGE_CREATE\"");
+        }
+        t.assign(v->get_string().data(), v->get_string().size());
+    }
+    bool bad = false;
+    const auto count = int_field(*o, "count", bad);
+    if (bad || !count || *count < 1 || static_cast<std::uint64_t>(*count) > max_flood_count) {
+        return bad_request("\"count\" must be an integer from 1 to 100000000, e.g. "
+                           "{\"t\":\"MESSAGE_CREATE\",\"count\":1000,\"shard\":0}");
+    }
+    const auto shard = int_field(*o, "shard", bad);
+    if (bad || (shard && (*shard < 0 || *shard > std::numeric_limits<std::uint32_t>::max()))) {
+        return bad_request("\"shard\" must be a non-negative integer");
+    }
+    const auto total = static_cast<std::uint64_t>(*count);
+    const auto targets = sessions_on_shard(
+        shard ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*shard)) : std::nullopt);
+    const auto now = clock::now();
+    std::size_t n = 0;
+    for (auto* s : targets) {
+        // The core generates the events lazily, topping its queue up as the driver drains it, so
+        // a flood goes as fast as the socket takes it without buffering all of it.
+        if (!s->conn->flood(now, t, total)) {
+            continue;
+        }
+        ++n;
+        s->wake();
+    }
+    poke_world();
+    if (n == 0) {
+        return json_reply(http::status::not_found,
+                          error_json(shard ? "no connection with a live session has shard " +
+                                                 std::to_string(*shard)
+                                           : std::string("no connection has a live session")));
+    }
+    return json_reply(http::status::ok, ok_json(n));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// WebSocket
+
+asio::awaitable<void>
+emulator_server::impl::serve_websocket(beast::tcp_stream stream,
+                                       http::request<http::string_body> request, std::uint64_t id) {
+    ws_session s(*this, std::move(stream), id);
+    session_registration registration(*this, s);
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = ws_handshake_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none(); // the core enforces heartbeats
+    timeouts.keep_alive_pings = false;
+    s.ws.set_option(timeouts);
+    s.ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "shardgate-emulator"); }));
+    // Unlimited for Beast, which would close with 1009 on its own: read_loop enforces
+    // max_message_bytes and closes with 4002 as Discord does.
+    s.ws.read_message_max(0);
+    s.ws.auto_fragment(false);
+
+    auto [ec] = co_await s.ws.async_accept(request, use_tuple);
+    if (ec || stopping_) {
+        if (!ec) {
+            auto [cec] = co_await s.ws.async_close(
+                websocket::close_reason(websocket::close_code::going_away), use_tuple);
+            (void)cec;
+        }
+        s.hard_close();
+        co_return;
+    }
+    try {
+        std::string_view target = request.target();
+        const auto q = target.find('?');
+        const auto query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+        s.conn.emplace(world_, id, emulator::parse_connect_query(query), clock::now());
+    } catch (const std::exception&) {
+        s.hard_close();
+        co_return;
+    }
+    co_await (read_loop(s) && drive_loop(s));
+    s.hard_close();
+    poke_world();
+}
+
+asio::awaitable<void> emulator_server::impl::read_loop(ws_session& s) {
+    beast::flat_buffer buffer;
+    const std::size_t max = options_.max_message_bytes;
+    try {
+        while (!s.driver_done) {
+            buffer.clear();
+            if (buffer.capacity() > 4 * read_chunk) {
+                buffer.shrink_to_fit();
+            }
+            beast::error_code ec;
+            bool overflow = false;
+            do {
+                const std::size_t room = max + 1 - buffer.size();
+                auto [rec, n] =
+                    co_await s.ws.async_read_some(buffer, std::min(room, read_chunk), use_tuple);
+                (void)n;
+                if (rec) {
+                    ec = rec;
+                    break;
+                }
+                if (buffer.size() > max) {
+                    overflow = true;
+                    break;
+                }
+            } while (!s.ws.is_message_done());
+            if (s.driver_done || !s.conn) {
+                break;
+            }
+            const auto now = clock::now();
+            if (ec) {
+                if (s.conn->open()) {
+                    if (ec == websocket::error::closed) {
+                        s.conn->on_client_close(now, s.ws.reason().code);
+                    } else {
+                        s.conn->on_transport_lost(now);
+                    }
+                }
+                break;
+            }
+            if (s.conn->open()) {
+                if (s.ws.got_text()) {
+                    s.conn->on_text(now, as_view(buffer));
+                } else {
+                    const auto data = buffer.cdata();
+                    s.conn->on_binary(
+                        now, std::span<const std::byte>(static_cast<const std::byte*>(data.data()),
+                                                        data.size()));
+                }
+            }
+            if (overflow) {
+                // The rest of the message stays unread; the close handshake discards it.
+                if (s.conn->open()) {
+                    s.conn->inject_close(now, 4002);
+                }
+                break;
+            }
+            s.wake();
+            // Back-pressure: a client that sends but does not read gets no more reads from us.
+            while (!s.driver_done && !s.dead && s.conn->pending_actions() > reader_high_water) {
+                s.reader_paused = true;
+                s.reader_timer.expires_at(time_point::max());
+                auto [wec] = co_await s.reader_timer.async_wait(use_tuple);
+                (void)wec;
+                s.reader_paused = false;
+            }
+        }
+    } catch (const std::exception&) {
+        s.hard_close();
+    }
+    s.reader_done = true;
+    s.wake();
+}
+
+asio::awaitable<void> emulator_server::impl::drive_loop(ws_session& s) {
+    try {
+        for (;;) {
+            if (co_await drain(s)) {
+                break;
+            }
+            if (s.reader_done || s.dead) {
+                break;
+            }
+            if (s.reader_paused) {
+                s.reader_timer.cancel(); // let the reader look at pending_actions() again
+            }
+            const auto deadline = s.conn->next_deadline();
+            s.wake_timer.expires_at(deadline.value_or(time_point::max()));
+            auto [ec] = co_await s.wake_timer.async_wait(use_tuple);
+            if (!ec && deadline && s.conn->open()) {
+                s.conn->on_deadline(clock::now());
+            }
+        }
+    } catch (const std::exception&) {
+        // Ends the connection below.
+    }
+    s.driver_done = true;
+    s.hard_close();
+    s.reader_timer.cancel();
+}
+
+/// Writes what the core has queued, one message at a time. Returns true once the connection is
+/// finished (closed or dropped).
+asio::awaitable<bool> emulator_server::impl::drain(ws_session& s) {
+    for (;;) {
+        auto action = s.conn->poll_action();
+        if (!action) {
+            break;
+        }
+        if (auto* send = std::get_if<emulator::server_action::send>(&*action)) {
+            if (s.dead) {
+                continue;
+            }
+            s.ws.binary(send->binary);
+            auto [ec, n] = co_await s.ws.async_write(
+                asio::buffer(send->bytes.data(), send->bytes.size()), use_tuple);
+            (void)n;
+            if (ec) {
+                s.hard_close();
+                if (s.conn->open()) {
+                    s.conn->on_transport_lost(clock::now());
+                }
+            }
+            if (s.reader_paused && s.conn->pending_actions() <= reader_low_water) {
+                s.reader_timer.cancel();
+            }
+            continue;
+        }
+        if (auto* close = std::get_if<emulator::server_action::close>(&*action)) {
+            if (!s.dead && s.ws.is_open()) {
+                websocket::close_reason reason(close->code);
+                const auto text = std::string_view(close->reason)
+                                      .substr(0, std::min(close->reason.size(), max_close_reason));
+                reason.reason.assign(text.data(), text.size());
+                auto [ec] = co_await s.ws.async_close(reason, use_tuple);
+                (void)ec;
+            }
+            s.hard_close();
+            poke_world();
+            co_return true;
+        }
+        // server_action::drop: cut the TCP connection, no close frame.
+        s.hard_close();
+        poke_world();
+        co_return true;
+    }
+    poke_world();
+    co_return false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+emulator_server::emulator_server(emulator_server_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
+
+emulator_server::~emulator_server() = default;
+
+std::uint16_t emulator_server::port() const noexcept {
+    return impl_->port();
+}
+
+std::string emulator_server::http_url() const {
+    return impl_->http_url();
+}
+
+std::string emulator_server::ws_url() const {
+    return impl_->ws_url();
+}
+
+void emulator_server::run() {
+    impl_->run();
+}
+
+void emulator_server::stop() {
+    impl_->stop();
+}
+
+} // namespace shardgate::io

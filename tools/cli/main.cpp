@@ -1,6 +1,7 @@
 // The shardgate command line. Each subcommand lives in its own file; this only parses and
 // dispatches.
 #include "explain.hpp"
+#include "serve.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -19,6 +20,69 @@ int main(int argc, char** argv) {
                           "Print JSON: one object, or the table as an array");
     explain_cmd->add_flag("--intents", explain.intents, "List the gateway intents instead");
 
+    shardgate::cli::serve_options serve;
+    auto* serve_cmd = app.add_subcommand(
+        "serve", "Run the gateway emulator: discovery, WebSocket gateway and control API");
+    serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: a free one)")
+        ->capture_default_str();
+    serve_cmd->add_option("--token", serve.tokens, "A valid bot token (repeatable; none: any)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    serve_cmd->add_option("--shards", serve.shards, "Shard count /gateway/bot recommends")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--max-concurrency", serve.max_concurrency,
+                     "Identify buckets (session_start_limit.max_concurrency)")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--identify-window-ms", serve.identify_window_ms,
+                     "Time between Identifies of one bucket")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--heartbeat-interval-ms", serve.heartbeat_interval_ms,
+                     "heartbeat_interval in Hello")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--heartbeat-grace-ms", serve.heartbeat_grace_ms,
+                     "Extra time after a missed heartbeat before close 4009")
+        ->capture_default_str();
+    serve_cmd->add_option("--guilds", serve.guilds, "Guilds the bot is in")->capture_default_str();
+    serve_cmd->add_option("--privileged", serve.privileged,
+                          "Privileged intents the application may use, comma-separated "
+                          "(GUILD_MEMBERS,GUILD_PRESENCES,MESSAGE_CONTENT)");
+    serve_cmd
+        ->add_option("--session-ttl-ms", serve.session_ttl_ms,
+                     "How long a dropped session may be resumed")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--traffic", serve.traffic,
+                     "Synthetic dispatches per second per connected shard")
+        ->capture_default_str();
+    serve_cmd->add_option("--seed", serve.seed, "Seed of ids and traffic")->capture_default_str();
+    serve_cmd
+        ->add_option("--zlib-split-frames", serve.zlib_split_frames,
+                     "Split each zlib-stream message into N frames")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--zlib-window-bits", serve.zlib_window_bits,
+                     "zlib-stream deflater window (9-15; smaller saves memory)")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--zlib-mem-level", serve.zlib_mem_level,
+                     "zlib-stream deflater memLevel (1-9)")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--members-per-guild", serve.members_per_guild, "Members generated per guild")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--session-start-limit", serve.session_start_limit,
+                     "Daily session starts (session_start_limit.total)")
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--max-guilds-per-shard", serve.max_guilds_per_shard,
+                     "More guilds on one shard: close 4011")
+        ->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -34,6 +98,9 @@ int main(int argc, char** argv) {
 
     if (explain_cmd->parsed()) {
         return shardgate::cli::run_explain(explain, std::cout, std::cerr);
+    }
+    if (serve_cmd->parsed()) {
+        return shardgate::cli::run_serve(serve, std::cout, std::cerr);
     }
     return 2;
 }

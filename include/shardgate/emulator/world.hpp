@@ -9,6 +9,7 @@
 #include "shardgate/gateway/time.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,20 @@
 namespace shardgate::emulator {
 
 /// One emulated Discord application as the gateway sees it.
+///
+/// Sessions outlive connections: a session is created by a successful Identify, survives a drop or
+/// a client close other than 1000/1001 for `session_ttl` (it may be resumed meanwhile; generated
+/// traffic keeps flowing into its replay buffer), and is destroyed by a client close 1000/1001,
+/// op 9 `false`, a 4009 heartbeat timeout or the simulated token reset.
+///
+/// The daily session-start budget (`session_start_total`) is spent by successful Identifies (never
+/// by Resume). An Identify that arrives when none is left triggers Discord's penalty: every open
+/// connection is closed with 4004, every session is destroyed and the token counts as reset for
+/// the rest of the run (`token_accepted` is false, so `/gateway/bot` answers 401 and every
+/// Identify or Resume gets 4004). The budget itself refills after `session_start_reset_after`.
+///
+/// The log keeps the last `max_log_entries` (100,000) entries; older ones are dropped and counted.
+/// Neither the log nor the statistics ever contain a token.
 ///
 /// @par Thread Safety
 /// Distinct objects: Safe. Shared objects: Unsafe.
@@ -31,8 +46,19 @@ public:
     [[nodiscard]] const catalog& content() const noexcept;
     /// Where clients connect, e.g. "ws://127.0.0.1:4567"; set once the server listens.
     void set_public_ws_url(std::string url);
+    /// Tells the world which wall-clock time `now` is (Unix ms), for the timestamps and snowflakes
+    /// of generated events. Without it the emulator pretends it started at 2026-01-01T00:00:00Z,
+    /// which keeps tests deterministic.
+    void set_unix_time(time_point now, std::uint64_t unix_ms);
+    /// Registers a callback for connections that got new actions (or a new deadline) from outside
+    /// their own inputs: the world closed them (4004 after the token reset, 4000 when their session
+    /// was resumed on another connection). The adapter then drains that connection's
+    /// `poll_action()` and re-arms its timer. Called synchronously, from inside the input that
+    /// caused it; the handler must not destroy connections.
+    void set_wake_handler(std::function<void(std::uint64_t connection_id)> handler);
 
-    // Discovery (HTTP) -----------------------------------------------------------------------------
+    // Discovery (HTTP)
+    // -----------------------------------------------------------------------------
     /// `GET /api/v10/gateway`: `{"url":"ws://..."}`.
     [[nodiscard]] std::string gateway_json() const;
     /// Whether `Authorization: Bot <token>` would be accepted (before the simulated token reset).
@@ -41,19 +67,40 @@ public:
     /// max_concurrency}.
     [[nodiscard]] std::string gateway_bot_json(time_point now) const;
 
-    // Observation (control API) ----------------------------------------------------------------------
-    /// `GET /_emulator/stats`: per shard identifies, resumes, heartbeats, last sequence, close codes
-    /// sent, violations; plus totals.
+    // Observation (control API)
+    // ----------------------------------------------------------------------
+    /// `GET /_emulator/stats`: per shard identifies, resumes, heartbeats, last sequence, close
+    /// codes sent, violations; plus totals.
+    ///
+    /// `{"shards":{"0":{"identifies":N,"resumes":N,"heartbeats":N,"last_seq":N,
+    /// "close_codes_sent":{"4000":N},"violations":{"4001":N},"connections":N,"replayed":N}},
+    /// "totals":{...same keys...},"unidentified":{...same keys...},"sessions":N,
+    /// "session_start_remaining":N,"token_reset":false,"log_dropped":N}`. `connections` counts
+    /// connections under the shard they identified or resumed as (under "unidentified" until
+    /// then); `replayed` counts dispatches replayed on Resume; totals sum the shards and
+    /// "unidentified" (`last_seq`: the highest).
     [[nodiscard]] std::string stats_json() const;
     /// `GET /_emulator/log`: every client action with a timestamp in ms since the emulator started
-    /// (connect with its query, identify, resume, heartbeat, commands, client close codes) and every
-    /// server reaction (close codes sent, op 7/9, replays).
+    /// (connect with its query, identify, resume, heartbeat, commands, client close codes) and
+    /// every server reaction (close codes sent, op 7/9, replays).
+    ///
+    /// A JSON array, oldest first, of `{"t_ms":N,"connection":N,"shard":N|null,"event":E,...}` with
+    /// E one of connect (`query`), hello (`heartbeat_interval`), identify (`shard`, `num_shards`,
+    /// `intents`), resume (`session_id`, `seq`), replay (`count`), heartbeat (`seq`), command
+    /// (`op`), client_close (`code`), transport_lost, close_sent (`code`, `reason`),
+    /// reconnect_sent, invalid_session_sent (`resumable`), ready (`session_id`, `guilds`), resumed,
+    /// violation (`code`, `reason`), fault (`fault`), dispatch (`t`, `seq`; injected ones only),
+    /// session_expired, token_reset. Bounded to the last 100,000 entries.
     [[nodiscard]] std::string log_json() const;
 
-    // Time -----------------------------------------------------------------------------------------
+    // Time
+    // -----------------------------------------------------------------------------------------
     /// Expires detached sessions past `session_ttl` and resets the daily budget when due.
     void on_deadline(time_point now);
     [[nodiscard]] std::optional<time_point> next_deadline() const;
+
+    /// Log entries kept; older ones are dropped (and counted in the stats as `log_dropped`).
+    static constexpr std::size_t max_log_entries = 100'000;
 
     /// Implementation state shared with `connection` (sessions, buckets, stats, log).
     struct state;

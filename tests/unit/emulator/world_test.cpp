@@ -1,1 +1,219 @@
-// placeholder: filled in by the module's owner
+#include "shardgate/emulator/world.hpp"
+
+#include "support/emulator_harness.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <string>
+
+namespace shardgate::test {
+namespace {
+
+simdjson::dom::element parse(simdjson::dom::parser& parser, const std::string& json) {
+    simdjson::dom::element doc;
+    EXPECT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+    return doc;
+}
+
+std::uint64_t uint_at(simdjson::dom::element e) {
+    std::uint64_t v = 0;
+    EXPECT_EQ(e.get_uint64().get(v), simdjson::SUCCESS);
+    return v;
+}
+
+TEST(EmulatorWorld, GatewayJsonHasTheUrl) {
+    emulator_harness h;
+    EXPECT_EQ(h.world.gateway_json(), R"({"url":"ws://emulator.test"})");
+    h.world.set_public_ws_url("ws://127.0.0.1:4567");
+    EXPECT_EQ(h.world.gateway_json(), R"({"url":"ws://127.0.0.1:4567"})");
+}
+
+TEST(EmulatorWorld, GatewayBotJsonHasTheSessionStartLimit) {
+    auto config = emulator_test_config();
+    config.recommended_shards = 4;
+    config.max_concurrency = 2;
+    config.session_start_total = 50;
+    config.session_start_reset_after = 60'000ms;
+    emulator_harness h(config);
+    h.now += 10s;
+    simdjson::dom::parser parser;
+    auto doc = parse(parser, h.world.gateway_bot_json(h.now));
+    std::string_view url;
+    ASSERT_EQ(doc["url"].get_string().get(url), simdjson::SUCCESS);
+    EXPECT_EQ(url, "ws://emulator.test");
+    EXPECT_EQ(uint_at(doc["shards"]), 4U);
+    auto limit = doc["session_start_limit"];
+    EXPECT_EQ(uint_at(limit["total"]), 50U);
+    EXPECT_EQ(uint_at(limit["remaining"]), 50U);
+    EXPECT_EQ(uint_at(limit["reset_after"]), 50'000U);
+    EXPECT_EQ(uint_at(limit["max_concurrency"]), 2U);
+}
+
+TEST(EmulatorWorld, BudgetRefillsAfterTheResetPeriod) {
+    auto config = emulator_test_config();
+    config.session_start_total = 5;
+    config.session_start_reset_after = 60'000ms;
+    emulator_harness h(config);
+    auto& c = h.connect();
+    h.identify(c);
+    simdjson::dom::parser parser;
+    EXPECT_EQ(
+        uint_at(parse(parser, h.world.gateway_bot_json(h.now))["session_start_limit"]["remaining"]),
+        4U);
+    c.conn->on_client_close(h.now, 1000);
+    h.advance(60s);
+    auto doc = parse(parser, h.world.gateway_bot_json(h.now));
+    EXPECT_EQ(uint_at(doc["session_start_limit"]["remaining"]), 5U);
+    EXPECT_EQ(uint_at(doc["session_start_limit"]["reset_after"]), 60'000U);
+}
+
+TEST(EmulatorWorld, TokenCheck) {
+    emulator_harness h;
+    EXPECT_TRUE(h.world.token_accepted("good-token-SECRET"));
+    EXPECT_FALSE(h.world.token_accepted("bad"));
+    EXPECT_FALSE(h.world.token_accepted(""));
+    auto config = emulator_test_config();
+    config.tokens.clear();
+    emulator_harness any(config);
+    EXPECT_TRUE(any.world.token_accepted("whatever"));
+    EXPECT_FALSE(any.world.token_accepted(""));
+}
+
+TEST(EmulatorWorld, DetachedSessionsExpireThroughOnDeadline) {
+    auto config = emulator_test_config();
+    config.session_ttl = 30s;
+    emulator_harness h(config);
+    auto& c = h.connect();
+    h.identify(c);
+    const auto session = emulator_harness::session_id_of(c);
+    EXPECT_EQ(h.world.next_deadline(), h.now + config.session_start_reset_after); // attached
+    c.conn->on_transport_lost(h.now);
+    EXPECT_EQ(h.world.next_deadline(), h.now + 30s);
+    h.world.on_deadline(h.now + 29'999ms);
+    simdjson::dom::parser parser;
+    EXPECT_EQ(uint_at(parse(parser, h.world.stats_json())["sessions"]), 1U);
+    h.world.on_deadline(h.now + 30s);
+    EXPECT_EQ(uint_at(parse(parser, h.world.stats_json())["sessions"]), 0U);
+    EXPECT_NE(h.world.log_json().find(R"("event":"session_expired")"), std::string::npos);
+    h.now += 30s;
+    auto& again = h.connect();
+    h.text(again, emulator_harness::resume_frame(session, 1));
+    EXPECT_EQ(again.frames.back().text, R"({"op":9,"d":false})");
+}
+
+TEST(EmulatorWorld, DetachedSessionsKeepReceivingTraffic) {
+    auto config = emulator_test_config();
+    config.traffic_per_second = 10;
+    config.session_ttl = 60s;
+    emulator_harness h(config);
+    auto& c = h.connect();
+    h.identify(c);
+    const auto session = emulator_harness::session_id_of(c);
+    const auto seen = c.dispatches().back().s.value();
+    c.conn->on_transport_lost(h.now);
+    h.advance(1s); // the world generates 10 events into the replay buffer
+    auto& again = h.connect();
+    h.text(again, emulator_harness::resume_frame(session, seen));
+    const auto d = again.dispatches();
+    ASSERT_EQ(d.size(), 11U);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        EXPECT_EQ(d[i].s, seen + 1 + i);
+    }
+    EXPECT_EQ(d.back().t, "RESUMED");
+}
+
+TEST(EmulatorWorld, StatsJsonHasTheDocumentedKeys) {
+    emulator_harness h;
+    auto& c = h.connect();
+    h.heartbeat(c);
+    h.identify(c);
+    c.conn->inject_close(h.now, 4000);
+    h.drain(c);
+    auto& d = h.connect();
+    h.text(d, R"({"op":3,"d":{}})");
+    simdjson::dom::parser parser;
+    auto doc = parse(parser, h.world.stats_json());
+    auto shard = doc["shards"]["0"];
+    EXPECT_EQ(uint_at(shard["identifies"]), 1U);
+    EXPECT_EQ(uint_at(shard["resumes"]), 0U);
+    EXPECT_EQ(uint_at(shard["last_seq"]), c.dispatches().back().s.value());
+    EXPECT_EQ(uint_at(shard["close_codes_sent"]["4000"]), 1U);
+    EXPECT_EQ(uint_at(shard["connections"]), 1U);
+    EXPECT_EQ(uint_at(shard["replayed"]), 0U);
+    simdjson::dom::object violations;
+    EXPECT_EQ(shard["violations"].get_object().get(violations), simdjson::SUCCESS);
+    auto unidentified = doc["unidentified"];
+    EXPECT_EQ(uint_at(unidentified["heartbeats"]), 1U);
+    EXPECT_EQ(uint_at(unidentified["violations"]["4003"]), 1U);
+    EXPECT_EQ(uint_at(unidentified["connections"]), 1U);
+    auto totals = doc["totals"];
+    EXPECT_EQ(uint_at(totals["connections"]), 2U);
+    EXPECT_EQ(uint_at(totals["identifies"]), 1U);
+    EXPECT_EQ(uint_at(totals["close_codes_sent"]["4003"]), 1U);
+    EXPECT_EQ(uint_at(doc["sessions"]), 1U); // detached, not destroyed
+    bool reset = true;
+    EXPECT_EQ(doc["token_reset"].get_bool().get(reset), simdjson::SUCCESS);
+    EXPECT_FALSE(reset);
+}
+
+TEST(EmulatorWorld, LogJsonRecordsClientActionsAndServerReactions) {
+    emulator_harness h;
+    h.now += 1'234ms;
+    auto& c = h.connect("v=10&encoding=json&compress=zlib-stream");
+    h.heartbeat(c);
+    h.identify(c, gw::shard_id{0, 1}, 513);
+    h.text(c, R"({"op":31,"d":{"guild_ids":[")" + std::to_string(h.world.content().guilds()[0].id) +
+                  R"("]}})");
+    c.conn->inject_reconnect(h.now);
+    c.conn->on_client_close(h.now, 4900);
+    simdjson::dom::parser parser;
+    auto doc = parse(parser, h.world.log_json());
+    simdjson::dom::array entries;
+    ASSERT_EQ(doc.get_array().get(entries), simdjson::SUCCESS);
+    std::vector<std::string> events;
+    for (auto e : entries) {
+        std::string_view name;
+        ASSERT_EQ(e["event"].get_string().get(name), simdjson::SUCCESS);
+        events.emplace_back(name);
+        std::uint64_t t = 0;
+        EXPECT_EQ(e["t_ms"].get_uint64().get(t), simdjson::SUCCESS);
+        EXPECT_EQ(t, 1'234U);
+        EXPECT_EQ(uint_at(e["connection"]), 1U);
+        if (name == "connect") {
+            std::string_view query;
+            ASSERT_EQ(e["query"].get_string().get(query), simdjson::SUCCESS);
+            EXPECT_EQ(query, "v=10&encoding=json&compress=zlib-stream");
+            EXPECT_TRUE(e["shard"].is_null());
+        } else if (name == "identify") {
+            EXPECT_EQ(uint_at(e["shard"]), 0U);
+            EXPECT_EQ(uint_at(e["intents"]), 513U);
+        } else if (name == "command") {
+            EXPECT_EQ(uint_at(e["op"]), 31U);
+        } else if (name == "client_close") {
+            EXPECT_EQ(uint_at(e["code"]), 4900U);
+        }
+    }
+    const std::vector<std::string> expected{"connect",  "hello",          "heartbeat",
+                                            "identify", "ready",          "command",
+                                            "fault",    "reconnect_sent", "client_close"};
+    EXPECT_EQ(events, expected);
+}
+
+TEST(EmulatorWorld, LogIsBounded) {
+    auto config = emulator_test_config();
+    config.heartbeat_interval = 10'000'000ms;
+    emulator_harness h(config);
+    auto& c = h.connect();
+    for (std::size_t i = 0; i < emu::world::max_log_entries; ++i) {
+        c.conn->inject_zombie(h.now); // one log line each, no output
+    }
+    simdjson::dom::parser parser;
+    auto doc = parse(parser, h.world.log_json());
+    simdjson::dom::array entries;
+    ASSERT_EQ(doc.get_array().get(entries), simdjson::SUCCESS);
+    EXPECT_EQ(entries.size(), emu::world::max_log_entries);
+    EXPECT_EQ(uint_at(parse(parser, h.world.stats_json())["log_dropped"]), 2U);
+}
+
+} // namespace
+} // namespace shardgate::test

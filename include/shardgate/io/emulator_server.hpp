@@ -1,0 +1,96 @@
+#pragma once
+/// @file
+/// The gateway emulator on the network: HTTP discovery, the WebSocket gateway and the control API
+/// on one TCP port, driving the sans-I/O `emulator::world` and one `emulator::connection` per
+/// client.
+///
+/// Boost.Asio and Boost.Beast stay inside `src/io/emulator_server.cpp` (pimpl): including this
+/// header costs nothing. `shardgate serve`, `shardgate demo` and the integration tests run it.
+///
+/// Endpoints (DESIGN.md, "shardgate serve"):
+/// - `GET /api/v10/gateway`, `GET /api/v10/gateway/bot` (401 without a valid `Authorization: Bot`
+///   token); `/api/v9/` is accepted too.
+/// - A WebSocket upgrade on any path: the gateway, honouring `v`, `encoding` and `compress`.
+/// - The control API under `/_emulator/`: `GET stats`, `GET log`,
+///   `POST shards/{id}/{close,reconnect,invalidate,zombie,drop,heartbeat}`, `POST dispatch`,
+///   `POST flood`. Answers `{"ok":true,"connections":K}`, 404 when no open connection has the
+///   shard, 400 for a bad body.
+///
+/// @see https://discord.com/developers/docs/events/gateway
+
+#include "shardgate/emulator/config.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace shardgate::io {
+
+/// How an `emulator_server` listens and what it emulates.
+struct emulator_server_options {
+    /// `HOST:PORT` to listen on; port 0 picks a free one. IPv6 hosts in brackets: `[::1]:0`.
+    std::string listen = "127.0.0.1:0";
+    /// What Discord would decide. `public_ws_url` is overwritten with the bound address.
+    emulator::emulator_config config;
+    /// Stamp generated events (snowflakes, timestamps) with the real time; off, the emulator
+    /// pretends it started at 2026-01-01T00:00:00Z.
+    bool wall_clock = true;
+    /// Stop on SIGINT and SIGTERM (for the `serve` command; tests leave it off).
+    bool handle_signals = false;
+    /// Largest client WebSocket message the server buffers. Discord closes frames over 4096 bytes
+    /// with 4002 (the connection does that); past this cap the server stops reading and closes with
+    /// 4002 itself, so a 100 MB frame is never buffered.
+    std::size_t max_message_bytes = std::size_t{64} * 1024;
+    /// How long open WebSockets get to finish their close handshake (1001) on `stop()` before the
+    /// server cuts them.
+    std::chrono::milliseconds shutdown_grace{2'000};
+};
+
+/// The gateway emulator's network server: one `io_context` on the thread that calls `run()`.
+///
+/// @par Thread Safety
+/// Distinct objects: Safe. Shared objects: `stop()`, `port()` and `http_url()` may be called from
+/// any thread; `run()` from one thread, once.
+///
+/// @par Example
+/// @code
+/// shardgate::io::emulator_server server({.listen = "127.0.0.1:0"});
+/// std::thread t([&] { server.run(); });
+/// // ... connect to server.http_url() ...
+/// server.stop();
+/// t.join();
+/// @endcode
+class emulator_server {
+public:
+    /// Binds and listens (connections are served once `run()` is called).
+    /// @throws std::system_error with `std::errc::invalid_argument` for a malformed `listen`, or
+    /// the socket error (e.g. address in use) for a failed bind; `what()` names the address.
+    explicit emulator_server(emulator_server_options options);
+    ~emulator_server();
+    emulator_server(const emulator_server&) = delete;
+    emulator_server& operator=(const emulator_server&) = delete;
+    emulator_server(emulator_server&&) = delete;
+    emulator_server& operator=(emulator_server&&) = delete;
+
+    /// The bound port (useful with port 0).
+    [[nodiscard]] std::uint16_t port() const noexcept;
+    /// `http://HOST:PORT` of the bound address, e.g. `http://127.0.0.1:4567`.
+    [[nodiscard]] std::string http_url() const;
+    /// `ws://HOST:PORT`: what `/gateway` answers and READY's `resume_gateway_url` carry.
+    [[nodiscard]] std::string ws_url() const;
+
+    /// Serves until `stop()` (or SIGINT/SIGTERM with `handle_signals`), then closes the open
+    /// WebSockets with 1001 and returns within `shutdown_grace` plus a little.
+    void run();
+    /// Asks `run()` to stop: stop accepting, close WebSockets with 1001, end HTTP connections.
+    /// Safe from any thread and before `run()`; idempotent.
+    void stop();
+
+private:
+    class impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace shardgate::io
