@@ -226,7 +226,8 @@ TEST(EmulatorConnection, BadTokenCloses4004) {
 }
 
 TEST(EmulatorConnection, TokenWithTheBotPrefixIsAccepted) {
-    // Discord takes "Bot <token>" in Identify as well as the bare token; Discordeno sends the prefix.
+    // Discord takes "Bot <token>" in Identify as well as the bare token; Discordeno sends the
+    // prefix.
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, emulator_harness::identify_frame("Bot good-token-SECRET"));
