@@ -327,6 +327,25 @@ std::string world::stats_json() const {
     return out;
 }
 
+std::size_t world::dispatch_to_detached(time_point now, std::uint32_t shard, std::string_view t,
+                                        std::string_view d_json) {
+    auto& s = *state_;
+    std::size_t count = 0;
+    for (auto& [id, session] : s.sessions) {
+        if (session->attached != nullptr || session->shard_id != shard) {
+            continue;
+        }
+        static_cast<void>(s.append_dispatch(*session, t, d_json));
+        s.log(now, 0, shard, "dispatch", [&](json_writer& w) {
+            w.key("t").string_value(t);
+            w.key("seq").uint_value(session->seq);
+            w.key("detached").bool_value(true);
+        });
+        ++count;
+    }
+    return count;
+}
+
 std::string world::log_json() const {
     std::size_t size = 2;
     for (const auto& e : state_->log_entries) {

@@ -875,10 +875,21 @@ reply emulator_server::impl::handle_dispatch(std::string_view body) {
             s->wake();
         }
     }
+    if (count == 0 && shard) {
+        // The shard is away: the event goes into its detached session and is replayed on Resume.
+        const auto detached =
+            world_.dispatch_to_detached(now, static_cast<std::uint32_t>(*shard), name, d_json);
+        if (detached != 0) {
+            poke_world();
+            return json_reply(http::status::ok,
+                              R"({"ok":true,"connections":0,"detached_sessions":)" +
+                                  std::to_string(detached) + "}");
+        }
+    }
     poke_world();
     if (count == 0) {
         return json_reply(http::status::not_found,
-                          error_json(shard ? "no connection with a live session has shard " +
+                          error_json(shard ? "no connection or resumable session has shard " +
                                                  std::to_string(*shard)
                                            : std::string("no connection has a live session")));
     }

@@ -93,6 +93,13 @@ public:
     /// session_expired, token_reset. Bounded to the last 100,000 entries.
     [[nodiscard]] std::string log_json() const;
 
+    /// Sequences a dispatch into every detached session of `shard` (sessions whose connection
+    /// closed or dropped and that may still be resumed): the event a bot misses while away, which a
+    /// Resume replays. `POST /_emulator/dispatch` uses it when no open connection has the shard.
+    /// @return How many detached sessions received it.
+    std::size_t dispatch_to_detached(time_point now, std::uint32_t shard, std::string_view t,
+                                     std::string_view d_json);
+
     // Time
     // -----------------------------------------------------------------------------------------
     /// Expires detached sessions past `session_ttl` and resets the daily budget when due.

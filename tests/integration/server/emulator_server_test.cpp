@@ -467,6 +467,31 @@ TEST_F(emulator_server_test, dispatch_endpoint_sends_the_event_with_the_next_seq
     EXPECT_EQ(m.at("d").at("content").as_string(), "hello there");
 }
 
+TEST_F(emulator_server_test, dispatch_to_a_shard_that_is_away_is_replayed_on_resume) {
+    std::string session;
+    std::int64_t seen = 0;
+    {
+        ws_client c(port_);
+        session = std::string(c.identify(routed_guilds()).at("session_id").as_string());
+        seen = c.last_seq;
+        ASSERT_EQ(post(port_, "/_emulator/shards/0/drop").status, 200);
+        ASSERT_TRUE(c.next().ec); // the drop reached the client
+    }
+    const auto r = post(port_, "/_emulator/dispatch",
+                        R"({"t":"MESSAGE_CREATE","d":{"content":"while away"},"shard":0})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(R"("detached_sessions":1)"), std::string::npos) << r.body;
+    ws_client again(port_);
+    EXPECT_EQ(again.next_payload().at("op").as_int64(), 10);
+    again.send(R"({"op":6,"d":{"token":")" + std::string(good_token) + R"(","session_id":")" +
+               session + R"(","seq":)" + std::to_string(seen) + "}}");
+    const auto missed = again.next_payload();
+    EXPECT_EQ(missed.at("t").as_string(), "MESSAGE_CREATE");
+    EXPECT_EQ(missed.at("s").as_int64(), seen + 1);
+    EXPECT_EQ(missed.at("d").at("content").as_string(), "while away");
+    EXPECT_EQ(again.next_payload().at("t").as_string(), "RESUMED");
+}
+
 TEST_F(emulator_server_test, flood_of_1000_arrives_complete_and_in_order) {
     ws_client c(port_, "v=10&encoding=json&compress=zlib-stream", gw::compression::zlib_stream);
     c.identify(routed_guilds());

@@ -122,6 +122,29 @@ TEST(EmulatorWorld, DetachedSessionsKeepReceivingTraffic) {
     EXPECT_EQ(d.back().t, "RESUMED");
 }
 
+TEST(EmulatorWorld, DispatchToDetachedSessionsIsReplayedOnResume) {
+    emulator_harness h;
+    auto& c = h.connect();
+    h.identify(c);
+    const auto session = emulator_harness::session_id_of(c);
+    const auto seen = c.dispatches().back().s.value();
+    EXPECT_EQ(h.world.dispatch_to_detached(h.now, 0, "MESSAGE_CREATE", R"({"id":"1"})"), 0U)
+        << "the session is still attached";
+    c.conn->on_transport_lost(h.now);
+    EXPECT_EQ(h.world.dispatch_to_detached(h.now, 1, "MESSAGE_CREATE", R"({"id":"1"})"), 0U)
+        << "no session on shard 1";
+    EXPECT_EQ(h.world.dispatch_to_detached(h.now, 0, "MESSAGE_CREATE", R"({"id":"missed"})"), 1U);
+    auto& again = h.connect();
+    h.text(again, emulator_harness::resume_frame(session, seen));
+    const auto d = again.dispatches();
+    ASSERT_EQ(d.size(), 2U);
+    EXPECT_EQ(d[0].t, "MESSAGE_CREATE");
+    EXPECT_EQ(d[0].s, seen + 1);
+    EXPECT_NE(again.frames[again.frames.size() - 2].text.find(R"("id":"missed")"),
+              std::string::npos);
+    EXPECT_EQ(d[1].t, "RESUMED");
+}
+
 TEST(EmulatorWorld, StatsJsonHasTheDocumentedKeys) {
     emulator_harness h;
     auto& c = h.connect();
