@@ -331,14 +331,16 @@ std::size_t world::dispatch_to_detached(time_point now, std::uint32_t shard, std
                                         std::string_view d_json) {
     auto& s = *state_;
     std::size_t count = 0;
-    for (auto& [id, session] : s.sessions) {
-        if (session->attached != nullptr || session->shard_id != shard) {
+    for (auto& entry : s.sessions) {
+        // A named reference: clang 14 cannot capture structured bindings in a lambda.
+        detail::session& session = *entry.second;
+        if (session.attached != nullptr || session.shard_id != shard) {
             continue;
         }
-        static_cast<void>(s.append_dispatch(*session, t, d_json));
+        static_cast<void>(s.append_dispatch(session, t, d_json));
         s.log(now, 0, shard, "dispatch", [&](json_writer& w) {
             w.key("t").string_value(t);
-            w.key("seq").uint_value(session->seq);
+            w.key("seq").uint_value(session.seq);
             w.key("detached").bool_value(true);
         });
         ++count;
