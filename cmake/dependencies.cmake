@@ -4,6 +4,7 @@ find_package(ZLIB REQUIRED)
 find_package(zstd REQUIRED CONFIG)
 find_package(CLI11 REQUIRED CONFIG)
 find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
 # Debian 12 ships Boost 1.81 only under versioned package names; EXACT would reject "1.81.0".
 find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json system)
 
