@@ -1,7 +1,8 @@
 #pragma once
 /// @file
-/// Live shards: many `gateway::shard` state machines on real WebSockets (ws:// or wss://), started in
-/// identify-bucket order, recovered per the close-code policy, observed and commanded from user code.
+/// Live shards: many `gateway::shard` state machines on real WebSockets (ws:// or wss://), started
+/// in identify-bucket order, recovered per the close-code policy, observed and commanded from user
+/// code.
 ///
 /// Boost.Asio/Beast stay inside src/io (pimpl): including this header costs nothing.
 ///
@@ -42,16 +43,24 @@ struct cluster_options {
     std::vector<std::uint32_t> shard_ids;            ///< `--shard-ids`; empty = all of them.
     std::uint64_t intents = gateway::default_intents;
     gateway::compression transport_compression = gateway::compression::zlib_stream;
-    unsigned threads = 1;                 ///< `--threads N`: io_contexts, shards spread over them.
-    bool reshard_auto = false;            ///< `--reshard auto`: on 4011, bring up a new set.
+    unsigned threads = 1;      ///< `--threads N`: io_contexts, shards spread over them.
+    bool reshard_auto = false; ///< `--reshard auto`: on 4011, bring up a new set.
     /// Used when discovery is skipped (`--gateway`): identify pacing buckets.
     std::uint32_t max_concurrency = 1;
     bool verify_tls = true;
-    std::chrono::milliseconds connect_timeout{10'000}; ///< TCP + TLS + WebSocket handshake.
+    std::chrono::milliseconds connect_timeout{10'000};      ///< TCP + TLS + WebSocket handshake.
     std::size_t max_message_bytes = std::size_t{64} << 20U; ///< Read limit per message.
     /// Template for each shard's core settings (token, shard id, URL, intents, compression are
     /// filled in by the cluster).
     gateway::shard_config shard_defaults{};
+    /// Spacing of Identifies within one bucket (`shard_id % max_concurrency`). Discord's figure is
+    /// 5 s; only tests against an emulator with a shorter `--identify-window-ms` lower it.
+    std::chrono::milliseconds identify_window{5'000};
+    /// After `stop()`, how long shards get to finish their close handshakes (1000) before `run`
+    /// returns anyway.
+    std::chrono::milliseconds stop_grace{5'000};
+    /// Discovery settings when `gateway_url` is not set (and again when resharding).
+    std::chrono::milliseconds discovery_timeout{10'000};
 };
 
 /// A dispatch as user code sees it. Views are valid during the callback only.
@@ -83,6 +92,28 @@ enum class cluster_exit {
 
 /// Many shards on one or more io_contexts.
 ///
+/// @par Theory of operation
+/// `run` discovers the gateway (`GET {api}/gateway/bot`) unless `gateway_url` is set, creates one
+/// `gateway::shard` per shard id and drives each with a runner: a WebSocket transport (ws:// or
+/// wss://), one timer for the core's deadlines, and the actions the core asks for. Every shard
+/// connects at once and waits after Hello for its Identify permit from one shared
+/// `gateway::local_identify_scheduler` (bucket `id % max_concurrency`, one Identify per bucket per
+/// `identify_window`), so start-up follows Discord's buckets exactly. When the daily session-start
+/// budget is nearly spent the scheduler refuses: each waiting shard then reports a
+/// `lifecycle_kind::protocol_error` event with `error::identify_budget_exhausted` and a one-line
+/// `detail`, and waits for the reset. With `threads > 1` there is one io_context per thread and
+/// the shards are spread round-robin; a shard and its callbacks always run on the same thread.
+///
+/// @par Resharding (`reshard_auto`)
+/// On a 4011 (sharding required) from any shard of the current set, the cluster fetches
+/// `/gateway/bot` again and brings up a new set alongside the old one: `shards` from discovery if
+/// larger than the current count, else twice the current count (also when discovery is skipped).
+/// The old shards keep running and delivering; once every new shard is READY the old ones are
+/// closed with 1000. During the overlap the same guild's events may arrive from both sets
+/// (duplicates, never gaps): deduplicate on an id in `d` if that matters. The fatal 4011 itself is
+/// still reported through `on_lifecycle`. Resharding is only done when this process runs every
+/// shard (`shard_ids` empty); with an explicit subset, 4011 stays fatal.
+///
 /// @par Thread Safety
 /// `stop`, `send`, `send_to_guild` and `status` may be called from any thread. Callbacks run on the
 /// cluster's threads (with `threads > 1`, concurrently for different shards).
@@ -93,21 +124,35 @@ public:
     cluster(const cluster&) = delete;
     cluster& operator=(const cluster&) = delete;
 
-    /// Called for every dispatch, in sequence order per shard.
+    /// Called for every dispatch, in sequence order per shard. Set before `run`. The views in
+    /// `dispatch` are valid during the call only (nothing is copied); use `field` to read `d`.
+    /// With `threads > 1` it is called concurrently for shards on different threads. An exception
+    /// escaping it stops the cluster and is rethrown by `run`.
     void on_dispatch(std::function<void(const dispatch&)> handler);
-    /// Called for every lifecycle event (connecting, ready, resumed, closed, fatal, ...).
+    /// Called for every lifecycle event (connecting, ready, resumed, closed, fatal,
+    /// protocol_error, ...), on the shard's thread. Set before `run`. Identify refusals (daily
+    /// budget) and commands dropped after `send` accepted them arrive here as `protocol_error`.
     void on_lifecycle(std::function<void(const gateway::lifecycle_event&)> handler);
 
     /// Discovers (unless `gateway_url`), starts the shards in identify-bucket order and runs until
-    /// `stop()` or until every shard stopped fatally. Blocks the calling thread.
+    /// `stop()` or until every shard stopped fatally. Blocks the calling thread, which runs the
+    /// first io_context (the others get threads of their own). Call it once.
+    /// @param ec On `startup_failed`: a `discovery_error`, a network error, or
+    ///        `std::errc::invalid_argument` for a bad configuration.
     /// @param detail One line explaining a startup failure (never the token).
     [[nodiscard]] cluster_exit run(std::error_code& ec, std::string& detail);
-    /// Closes every shard with 1000 and makes `run` return. Thread-safe, idempotent.
+    /// Closes every shard with 1000 and makes `run` return `stopped` once all have closed, or
+    /// after `stop_grace`. Thread-safe, idempotent; before `run`, makes `run` stop at once.
     void stop();
-    /// SIGINT/SIGTERM call `stop()` while `run` is running.
+    /// SIGINT/SIGTERM call `stop()` while `run` is running. Call before `run`.
     void handle_signals(bool enable);
 
-    /// Queues a command on a shard (sent after READY/RESUMED, through its limiter).
+    /// Queues a command on a shard (sent after READY/RESUMED, through its limiter). The command is
+    /// validated here; it is then posted to the shard's thread.
+    /// @return An encoding error (`payload_too_large`, `invalid_command`),
+    ///         `std::errc::invalid_argument` for a shard this process does not run, or
+    ///         `error::shard_stopped` when `run` is not running. Later failures (queue full, the
+    ///         shard stopped meanwhile) are reported as a `protocol_error` lifecycle event.
     [[nodiscard]] std::error_code send(std::uint32_t shard, gateway::command cmd);
     /// Queues a command on the shard that owns `guild_id`: `(guild_id >> 22) % shard_count`.
     [[nodiscard]] std::error_code send_to_guild(gateway::snowflake guild_id, gateway::command cmd);
@@ -121,6 +166,31 @@ private:
     class impl;
     std::unique_ptr<impl> impl_;
 };
+
+/// Lazy access to `d`: the raw JSON text of the top-level member `key` of the JSON object
+/// `raw_json` (e.g. `dispatch::data`), or nullopt when `raw_json` is not an object or has no such
+/// member. Strings keep their quotes and escapes (`"abc"`); objects and arrays come whole.
+///
+/// Parses with simdjson On-Demand after copying `raw_json` into a padded buffer the helper owns
+/// (one per thread, reused), stopping at the member found. The result points into `raw_json`, so it
+/// is valid as long as `raw_json` is.
+///
+/// @par Example
+/// @code
+/// bot.on_dispatch([](const shardgate::io::dispatch& d) {
+///     if (d.name == "MESSAGE_CREATE") {
+///         auto channel = shardgate::io::field(d.data, "channel_id"); // "\"1234\""
+///     }
+/// });
+/// @endcode
+/// @par Thread Safety
+/// Safe (the buffer is thread-local).
+[[nodiscard]] std::optional<std::string_view> field(std::string_view raw_json,
+                                                    std::string_view key);
+
+/// Like `field`, for a string member: its value unescaped, or nullopt when absent or not a string.
+[[nodiscard]] std::optional<std::string> string_field(std::string_view raw_json,
+                                                      std::string_view key);
 
 /// The shard that owns a guild: `(guild_id >> 22) % shard_count`.
 [[nodiscard]] constexpr std::uint32_t shard_for_guild(gateway::snowflake guild_id,

@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// Gateway discovery: `GET {api}/gateway/bot` with `Authorization: Bot <token>`, over HTTP or HTTPS.
+/// Gateway discovery: `GET {api}/gateway/bot` with `Authorization: Bot <token>`, over HTTP or
+/// HTTPS.
 /// @see https://discord.com/developers/docs/events/gateway#get-gateway-bot
 
 #include "shardgate/gateway/identify_scheduler.hpp"
@@ -15,9 +16,9 @@ namespace shardgate::io {
 
 /// What `GET /gateway/bot` answers.
 struct gateway_bot_info {
-    std::string url;                           ///< e.g. "wss://gateway.discord.gg"
-    std::uint32_t shards = 1;                  ///< Discord's recommended shard count.
-    gateway::session_start_limit limit{};      ///< total, remaining, reset_after, max_concurrency
+    std::string url;                      ///< e.g. "wss://gateway.discord.gg"
+    std::uint32_t shards = 1;             ///< Discord's recommended shard count.
+    gateway::session_start_limit limit{}; ///< total, remaining, reset_after, max_concurrency
 };
 
 /// Why discovery failed.
@@ -35,9 +36,9 @@ enum class discovery_error {
 struct discovery_options {
     std::string api = "https://discord.com/api/v10"; ///< REST base; `/gateway/bot` is appended.
     gateway::secret token;
-    std::chrono::milliseconds timeout{10'000};        ///< For the whole request, per attempt.
-    unsigned max_rate_limit_retries = 3;               ///< 429: wait `retry_after`, then retry.
-    bool verify_tls = true;                            ///< Certificate and host-name checks (https).
+    std::chrono::milliseconds timeout{10'000}; ///< For the whole request, per attempt.
+    unsigned max_rate_limit_retries = 3;       ///< 429: wait `retry_after`, then retry.
+    bool verify_tls = true;                    ///< Certificate and host-name checks (https).
 };
 
 /// Fetches `/gateway/bot` synchronously (it runs once at start-up, and again when resharding).
@@ -49,5 +50,4 @@ struct discovery_options {
 
 } // namespace shardgate::io
 
-template <>
-struct std::is_error_code_enum<shardgate::io::discovery_error> : std::true_type {};
+template <> struct std::is_error_code_enum<shardgate::io::discovery_error> : std::true_type {};
