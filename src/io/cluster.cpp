@@ -1,1 +1,978 @@
-// placeholder: filled in by the module's owner
+// The live-shard layer: one runner per `gateway::shard` (the adapter loop of STYLE 3.2) over the
+// transport of client_transport.hpp, and the cluster that owns the runners, the io_contexts, the
+// identify scheduler and resharding. No Beast here: only Asio's io_context, timers and signals.
+//
+// Threads: worker 0 runs on the thread that calls `run`, the others on threads of their own. A
+// runner lives on one worker for its whole life and is touched only from it (its callbacks and
+// `post`s). Shared state (the runner list, the identify scheduler and its waiting list, the
+// generations) is behind `impl::mutex_`; the scheduler's timer, the stop grace timer, the signal
+// set and the exit decision live on worker 0. User callbacks are never called with the mutex held.
+
+#include "shardgate/io/cluster.hpp"
+
+#include "client_transport.hpp"
+#include "shardgate/gateway/close_code.hpp"
+#include "shardgate/gateway/error.hpp"
+#include "shardgate/gateway/identify_scheduler.hpp"
+#include "shardgate/io/discovery.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <random>
+#include <simdjson.h>
+#include <thread>
+#include <variant>
+
+namespace shardgate::io {
+
+namespace asio = boost::asio;
+using gateway::clock;
+using gateway::time_point;
+
+namespace {
+
+/// Discord's "sharding required": the current shard count is too small.
+constexpr std::uint16_t sharding_required = 4011;
+
+struct worker {
+    asio::io_context ioc{1};
+    asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
+};
+
+bool terminal(gateway::shard_state s) {
+    return s == gateway::shard_state::stopped || s == gateway::shard_state::fatally_closed;
+}
+
+std::uint64_t random_seed() {
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32U) ^ std::uint64_t{rd()};
+}
+
+} // namespace
+
+class shard_runner;
+
+/// The cluster's implementation (`cluster::impl` is private, and the runners need it).
+class cluster_core {
+public:
+    explicit cluster_core(cluster_options options)
+        : options_(std::move(options)) {}
+    ~cluster_core() = default;
+    cluster_core(const cluster_core&) = delete;
+    cluster_core& operator=(const cluster_core&) = delete;
+    cluster_core(cluster_core&&) = delete;
+    cluster_core& operator=(cluster_core&&) = delete;
+
+    cluster_exit run(std::error_code& ec, std::string& detail);
+    void stop();
+    std::error_code send(std::uint32_t shard, gateway::command cmd);
+    std::vector<shard_status> status() const;
+
+    // Called by runners, from their worker thread.
+    detail::transport_options transport_options_for(std::string_view url);
+    void request_identify(shard_runner& r);
+    void cancel_identify(shard_runner& r);
+    void shard_ready(shard_runner& r);
+    void shard_terminal(shard_runner& r);
+    void sharding_required(shard_runner& r);
+
+    cluster_options options_;
+    std::function<void(const dispatch&)> on_dispatch_;
+    std::function<void(const gateway::lifecycle_event&)> on_lifecycle_;
+    bool handle_signals_ = false;
+    std::atomic<std::uint32_t> shard_count_{0};
+
+private:
+    void start_generation(std::uint32_t count, const std::vector<std::uint32_t>& ids);
+    void service_scheduler();
+    void check_exit();
+    void finish(cluster_exit why);
+    void post_to_control(std::function<void()> f);
+
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::once_flag tls_once_;
+    std::shared_ptr<detail::tls_context> tls_;
+    std::string gateway_url_;
+
+    // Guarded by mutex_.
+    mutable std::mutex mutex_;
+    bool started_ = false;  ///< Workers exist and accept posts.
+    bool stopping_ = false; ///< stop() was called.
+    bool resharding_ = false;
+    std::vector<std::unique_ptr<shard_runner>> runners_; ///< Every generation; never shrinks.
+    unsigned generation_ = 0;
+    std::size_t pending_ready_ = 0; ///< Shards of the newest generation not READY yet.
+    std::uint32_t next_worker_ = 0;
+    std::unique_ptr<gateway::local_identify_scheduler> scheduler_;
+    std::map<std::uint32_t, std::deque<shard_runner*>> waiting_; ///< shard id -> runners
+    std::optional<cluster_exit> exit_;
+    std::exception_ptr failure_;
+    std::vector<shard_status> final_status_; ///< status() once run has returned.
+
+    // Worker 0 only.
+    std::optional<asio::steady_timer> scheduler_timer_;
+    std::optional<asio::steady_timer> grace_timer_;
+    std::optional<asio::signal_set> signals_;
+    std::thread reshard_thread_;
+};
+
+// -------------------------------------------------------------------------------------------------
+// shard_runner: drives one gateway::shard
+
+class shard_runner final : public detail::transport_handler {
+public:
+    shard_runner(cluster_core& owner, worker& w, gateway::shard_config config, unsigned gen)
+        : id(config.shard.id)
+        , generation(gen)
+        , owner_(owner)
+        , worker_(w)
+        , rng_(random_seed())
+        , shard_(std::move(config), [this] { return unit_(rng_); })
+        , timer_(w.ioc) {}
+    ~shard_runner() override { abandon(); }
+    shard_runner(const shard_runner&) = delete;
+    shard_runner& operator=(const shard_runner&) = delete;
+    shard_runner(shard_runner&&) = delete;
+    shard_runner& operator=(shard_runner&&) = delete;
+
+    template <class F> void post(F&& f) { asio::post(worker_.ioc, std::forward<F>(f)); }
+
+    void start() {
+        post([this] {
+            shard_.start(clock::now());
+            drain();
+        });
+    }
+    void close() {
+        post([this] {
+            shard_.close(clock::now());
+            drain();
+        });
+    }
+    void send(gateway::command cmd) {
+        post([this, c = std::move(cmd)] {
+            if (const auto ec = shard_.send(clock::now(), c)) {
+                gateway::lifecycle_event e;
+                e.kind = gateway::lifecycle_kind::protocol_error;
+                e.shard = id;
+                e.error = ec;
+                e.detail = "command not sent: " + ec.message();
+                deliver(e);
+            }
+            drain();
+        });
+    }
+    void permit() {
+        post([this] {
+            shard_.on_identify_permit(clock::now());
+            drain();
+        });
+    }
+    void refused(gateway::lifecycle_event e) {
+        post([this, ev = std::move(e)] { deliver(ev); });
+    }
+    /// Drops the transport (at teardown, with the io_context stopped).
+    void abandon() noexcept {
+        if (transport_) {
+            transport_->drop();
+            transport_.reset();
+        }
+    }
+
+    [[nodiscard]] shard_status snapshot() const {
+        shard_status s;
+        s.id = id;
+        s.state = static_cast<gateway::shard_state>(state_.load(std::memory_order_relaxed));
+        if (const auto l = latency_ms_.load(std::memory_order_relaxed); l >= 0) {
+            s.latency = std::chrono::milliseconds(l);
+        }
+        s.dispatches = dispatches_.load(std::memory_order_relaxed);
+        s.identifies = identifies_.load(std::memory_order_relaxed);
+        s.resumes = resumes_.load(std::memory_order_relaxed);
+        s.reconnects = reconnects_.load(std::memory_order_relaxed);
+        if (const auto c = last_close_.load(std::memory_order_relaxed); c >= 0) {
+            s.last_close_code = static_cast<std::uint16_t>(c);
+        }
+        return s;
+    }
+    [[nodiscard]] gateway::shard_state state() const {
+        return static_cast<gateway::shard_state>(state_.load(std::memory_order_acquire));
+    }
+
+    const std::uint32_t id;
+    const unsigned generation;
+    bool ready_counted = false; ///< Guarded by the cluster's mutex.
+
+private:
+    // Transport events ----------------------------------------------------------------------------
+    void on_transport_open() override {
+        shard_.on_connected(clock::now());
+        drain();
+    }
+    void on_transport_message(std::span<const std::byte> bytes, bool text) override {
+        if (text) {
+            shard_.on_text(clock::now(), {reinterpret_cast<const char*>(bytes.data()), // NOLINT
+                                          bytes.size()});
+        } else {
+            shard_.on_binary(clock::now(), bytes);
+        }
+        drain();
+    }
+    void on_transport_closed(std::uint16_t code, std::string_view reason) override {
+        transport_.reset();
+        shard_.on_closed(clock::now(), code, reason);
+        drain();
+    }
+    void on_transport_failed(std::error_code ec) override {
+        transport_.reset();
+        shard_.on_transport_error(clock::now(), ec);
+        drain();
+    }
+
+    // The adapter loop --------------------------------------------------------------------------
+    void drain() {
+        while (auto a = shard_.poll_action()) {
+            std::visit([this](auto& act) { carry_out(act); }, *a);
+        }
+        publish();
+        if (!terminal_reported_ && terminal(shard_.state())) {
+            terminal_reported_ = true;
+            timer_.cancel();
+            owner_.shard_terminal(*this);
+            return;
+        }
+        arm_timer();
+    }
+
+    void carry_out(gateway::action::connect& a) {
+        abandon();
+        transport_ =
+            detail::open_transport(worker_.ioc, a.url, owner_.transport_options_for(a.url), *this);
+    }
+    void carry_out(gateway::action::send_text& a) {
+        // Never logged: `sensitive` frames carry the token.
+        if (transport_) {
+            transport_->send_text(std::move(a.payload));
+        }
+    }
+    void carry_out(gateway::action::send_close& a) {
+        if (transport_) {
+            transport_->close(a.code, a.reason);
+        } else {
+            post([this] {
+                shard_.on_transport_error(clock::now(),
+                                          std::make_error_code(std::errc::not_connected));
+                drain();
+            });
+        }
+    }
+    void carry_out(gateway::action::request_identify& /*a*/) { owner_.request_identify(*this); }
+    void carry_out(gateway::action::cancel_identify& /*a*/) { owner_.cancel_identify(*this); }
+    void carry_out(gateway::action::drop_transport& /*a*/) { abandon(); }
+    void carry_out(gateway::dispatch_event& e) {
+        if (owner_.on_dispatch_) {
+            owner_.on_dispatch_(dispatch{e.shard, e.seq, e.name, e.data});
+        }
+    }
+    void carry_out(gateway::lifecycle_event& e) {
+        if (e.kind == gateway::lifecycle_kind::closed || e.kind == gateway::lifecycle_kind::fatal) {
+            last_close_.store(e.code, std::memory_order_relaxed);
+        }
+        deliver(e);
+        if (e.kind == gateway::lifecycle_kind::ready) {
+            owner_.shard_ready(*this);
+        } else if (e.kind == gateway::lifecycle_kind::fatal && e.code == sharding_required) {
+            owner_.sharding_required(*this);
+        }
+    }
+
+    void deliver(const gateway::lifecycle_event& e) {
+        if (owner_.on_lifecycle_) {
+            owner_.on_lifecycle_(e);
+        }
+    }
+
+    void publish() {
+        const auto& st = shard_.stats();
+        state_.store(static_cast<std::uint8_t>(shard_.state()), std::memory_order_release);
+        latency_ms_.store(shard_.latency() ? shard_.latency()->count() : -1,
+                          std::memory_order_relaxed);
+        dispatches_.store(st.dispatches, std::memory_order_relaxed);
+        identifies_.store(st.identifies, std::memory_order_relaxed);
+        resumes_.store(st.resumes, std::memory_order_relaxed);
+        reconnects_.store(st.connects > 0 ? st.connects - 1 : 0, std::memory_order_relaxed);
+    }
+
+    void arm_timer() {
+        const auto deadline = shard_.next_deadline();
+        if (deadline == armed_) {
+            return;
+        }
+        armed_ = deadline;
+        const auto gen = ++timer_generation_;
+        if (!deadline) {
+            timer_.cancel();
+            return;
+        }
+        timer_.expires_at(*deadline);
+        timer_.async_wait([this, gen](const boost::system::error_code& ec) {
+            if (ec || gen != timer_generation_) {
+                return;
+            }
+            armed_.reset();
+            shard_.on_deadline(clock::now());
+            drain();
+        });
+    }
+
+    cluster_core& owner_;
+    worker& worker_;
+    std::mt19937_64 rng_;
+    std::uniform_real_distribution<double> unit_{0.0, 1.0};
+    gateway::shard shard_;
+    std::shared_ptr<detail::client_transport> transport_;
+    asio::steady_timer timer_;
+    std::optional<time_point> armed_;
+    std::uint64_t timer_generation_ = 0;
+    bool terminal_reported_ = false;
+
+    // Published after every drain for status() (any thread).
+    std::atomic<std::uint8_t> state_{0};
+    std::atomic<std::int64_t> latency_ms_{-1};
+    std::atomic<std::uint64_t> dispatches_{0};
+    std::atomic<std::uint64_t> identifies_{0};
+    std::atomic<std::uint64_t> resumes_{0};
+    std::atomic<std::uint64_t> reconnects_{0};
+    std::atomic<std::int32_t> last_close_{-1};
+};
+
+// -------------------------------------------------------------------------------------------------
+// cluster_core
+
+detail::transport_options cluster_core::transport_options_for(std::string_view url) {
+    detail::transport_options o;
+    o.connect_timeout = options_.connect_timeout;
+    o.max_message_bytes = options_.max_message_bytes;
+    if (url.size() >= 4 && (url[0] == 'w' || url[0] == 'W') && (url[2] == 's' || url[2] == 'S') &&
+        url[3] == ':') {
+        std::call_once(tls_once_, [this] {
+            try {
+                tls_ = detail::make_tls_context(options_.verify_tls);
+            } catch (const std::exception&) {
+                // Left empty: the connection then fails (invalid_argument) and the shard backs off.
+            }
+        });
+        o.tls = tls_;
+    }
+    return o;
+}
+
+void cluster_core::post_to_control(std::function<void()> f) {
+    asio::post(workers_.front()->ioc, std::move(f));
+}
+
+void cluster_core::request_identify(shard_runner& r) {
+    {
+        const std::lock_guard lock(mutex_);
+        auto& q = waiting_[r.id];
+        if (std::find(q.begin(), q.end(), &r) == q.end()) {
+            q.push_back(&r);
+        }
+        scheduler_->request(r.id, clock::now());
+    }
+    post_to_control([this] { service_scheduler(); });
+}
+
+void cluster_core::cancel_identify(shard_runner& r) {
+    const std::lock_guard lock(mutex_);
+    const auto it = waiting_.find(r.id);
+    if (it == waiting_.end()) {
+        return;
+    }
+    std::erase(it->second, &r);
+    if (it->second.empty()) {
+        waiting_.erase(it);
+        scheduler_->cancel(r.id);
+    }
+}
+
+/// On worker 0: hands out what the scheduler decided and re-arms its timer.
+void cluster_core::service_scheduler() {
+    std::vector<shard_runner*> permits;
+    std::vector<std::pair<shard_runner*, gateway::lifecycle_event>> refusals;
+    std::optional<time_point> next;
+    {
+        const std::lock_guard lock(mutex_);
+        if (exit_) {
+            return;
+        }
+        const auto now = clock::now();
+        while (auto d = scheduler_->poll(now)) {
+            if (const auto* p = std::get_if<gateway::identify_permit>(&*d)) {
+                const auto it = waiting_.find(p->shard_id);
+                if (it == waiting_.end()) {
+                    continue;
+                }
+                permits.push_back(it->second.front());
+                it->second.pop_front();
+                if (it->second.empty()) {
+                    waiting_.erase(it);
+                } else {
+                    scheduler_->request(p->shard_id, now); // two generations share the id
+                }
+            } else {
+                const auto& refusal = std::get<gateway::identify_refusal>(*d);
+                const auto it = waiting_.find(refusal.shard_id);
+                if (it == waiting_.end()) {
+                    continue;
+                }
+                for (auto* r : it->second) {
+                    gateway::lifecycle_event e;
+                    e.kind = gateway::lifecycle_kind::protocol_error;
+                    e.shard = refusal.shard_id;
+                    e.error = refusal.ec;
+                    e.detail = refusal.message;
+                    refusals.emplace_back(r, std::move(e));
+                }
+            }
+        }
+        next = scheduler_->next_deadline();
+    }
+    for (auto* r : permits) {
+        r->permit();
+    }
+    for (auto& [r, e] : refusals) {
+        r->refused(std::move(e));
+    }
+    if (!next) {
+        scheduler_timer_->cancel();
+        return;
+    }
+    scheduler_timer_->expires_at(*next);
+    scheduler_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) {
+            service_scheduler();
+        }
+    });
+}
+
+void cluster_core::shard_ready(shard_runner& r) {
+    std::vector<shard_runner*> retire;
+    {
+        const std::lock_guard lock(mutex_);
+        if (r.ready_counted || r.generation != generation_) {
+            return;
+        }
+        r.ready_counted = true;
+        if (--pending_ready_ != 0 || generation_ == 0 || stopping_) {
+            return;
+        }
+        // The whole new set is READY: the old sets go (with 1000).
+        for (auto& old : runners_) {
+            if (old->generation < generation_) {
+                retire.push_back(old.get());
+            }
+        }
+    }
+    for (auto* old : retire) {
+        old->close();
+    }
+}
+
+void cluster_core::shard_terminal(shard_runner& /*r*/) {
+    post_to_control([this] { check_exit(); });
+}
+
+void cluster_core::sharding_required(shard_runner& r) {
+    std::uint32_t current = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        if (!options_.reshard_auto || !options_.shard_ids.empty() || r.generation != generation_ ||
+            resharding_ || stopping_ || exit_) {
+            return;
+        }
+        resharding_ = true;
+        current = shard_count_.load();
+        if (reshard_thread_.joinable()) {
+            reshard_thread_.join(); // the previous one has posted its result already
+        }
+        // Discovery blocks, so it runs on a thread of its own: the old set keeps delivering.
+        reshard_thread_ = std::thread([this, current] {
+            std::uint32_t count = current * 2;
+            if (!options_.gateway_url) {
+                discovery_options d;
+                d.api = options_.api;
+                d.token = options_.token;
+                d.timeout = options_.discovery_timeout;
+                d.verify_tls = options_.verify_tls;
+                gateway_bot_info info;
+                std::string why;
+                if (!discover(d, info, why) && info.shards > current) {
+                    count = info.shards;
+                }
+            }
+            post_to_control([this, count] {
+                std::vector<std::uint32_t> ids(count);
+                for (std::uint32_t i = 0; i < count; ++i) {
+                    ids[i] = i;
+                }
+                start_generation(count, ids);
+            });
+        });
+    }
+}
+
+/// Creates and starts a set of runners (the first one, or a reshard's).
+void cluster_core::start_generation(std::uint32_t count, const std::vector<std::uint32_t>& ids) {
+    std::vector<shard_runner*> fresh;
+    {
+        const std::lock_guard lock(mutex_);
+        if (exit_ || (stopping_ && !runners_.empty())) {
+            resharding_ = false;
+            return;
+        }
+        if (!runners_.empty()) {
+            ++generation_;
+        }
+        resharding_ = false;
+        shard_count_.store(count);
+        pending_ready_ = ids.size();
+        for (const auto id : ids) {
+            auto config = options_.shard_defaults;
+            config.token = options_.token;
+            config.shard = {id, count};
+            config.gateway_url = gateway_url_;
+            config.intents = options_.intents;
+            config.transport_compression = options_.transport_compression;
+            auto& w = *workers_[next_worker_++ % workers_.size()];
+            runners_.push_back(
+                std::make_unique<shard_runner>(*this, w, std::move(config), generation_));
+            fresh.push_back(runners_.back().get());
+        }
+    }
+    for (auto* r : fresh) {
+        r->start();
+    }
+}
+
+/// On worker 0: decides whether `run` is over.
+void cluster_core::check_exit() {
+    std::optional<cluster_exit> why;
+    {
+        const std::lock_guard lock(mutex_);
+        if (exit_) {
+            return;
+        }
+        if (stopping_) {
+            const bool all_closed = std::all_of(runners_.begin(), runners_.end(),
+                                                [](const auto& r) { return terminal(r->state()); });
+            if (all_closed) {
+                why = cluster_exit::stopped;
+            }
+        } else if (!resharding_) {
+            bool any = false;
+            bool all_fatal = true;
+            for (const auto& r : runners_) {
+                if (r->generation == generation_) {
+                    any = true;
+                    all_fatal = all_fatal && r->state() == gateway::shard_state::fatally_closed;
+                }
+            }
+            if (any && all_fatal) {
+                why = cluster_exit::all_fatal;
+            }
+        }
+    }
+    if (why) {
+        finish(*why);
+    }
+}
+
+void cluster_core::finish(cluster_exit why) {
+    {
+        const std::lock_guard lock(mutex_);
+        if (exit_) {
+            return;
+        }
+        exit_ = why;
+    }
+    for (auto& w : workers_) {
+        w->guard.reset();
+        w->ioc.stop();
+    }
+}
+
+void cluster_core::stop() {
+    {
+        const std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+        if (!started_) {
+            return; // run() sees the flag
+        }
+        for (auto& r : runners_) {
+            r->close();
+        }
+        // Under the lock: run() clears the workers only after `started_` went false under it.
+        post_to_control([this] {
+            grace_timer_->expires_after(options_.stop_grace);
+            grace_timer_->async_wait([this](const boost::system::error_code& ec) {
+                if (!ec) {
+                    finish(cluster_exit::stopped);
+                }
+            });
+            check_exit();
+        });
+    }
+}
+
+std::error_code cluster_core::send(std::uint32_t shard, gateway::command cmd) {
+    std::string encoded;
+    if (auto ec = gateway::encode(cmd, encoded)) {
+        return ec;
+    }
+    const std::lock_guard lock(mutex_);
+    if (!started_ || exit_) {
+        return gateway::error::shard_stopped;
+    }
+    for (auto it = runners_.rbegin(); it != runners_.rend(); ++it) {
+        auto& r = **it;
+        if (r.generation == generation_ && r.id == shard) {
+            r.send(std::move(cmd));
+            return {};
+        }
+    }
+    return std::make_error_code(std::errc::invalid_argument);
+}
+
+std::vector<shard_status> cluster_core::status() const {
+    std::vector<shard_status> out;
+    const std::lock_guard lock(mutex_);
+    if (runners_.empty()) {
+        return final_status_; // after run: how the shards ended
+    }
+    for (const auto& r : runners_) {
+        // Old sets only while they still run (the overlap of a reshard).
+        if (r->generation == generation_ || !terminal(r->state())) {
+            out.push_back(r->snapshot());
+        }
+    }
+    return out;
+}
+
+cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
+    ec.clear();
+    detail.clear();
+    const auto fail = [&](std::error_code e, std::string why) {
+        ec = e;
+        detail = std::move(why);
+        return cluster_exit::startup_failed;
+    };
+    if (!workers_.empty()) {
+        return fail(std::make_error_code(std::errc::operation_not_permitted),
+                    "cluster::run may be called once");
+    }
+    if (options_.token.empty()) {
+        return fail(std::make_error_code(std::errc::invalid_argument),
+                    "no token: set DISCORD_TOKEN");
+    }
+
+    // Discovery
+    gateway::session_start_limit limit;
+    std::uint32_t count = 0;
+    if (options_.gateway_url) {
+        gateway_url_ = *options_.gateway_url;
+        limit.max_concurrency = std::max<std::uint32_t>(1, options_.max_concurrency);
+        count = options_.shard_count.value_or(1);
+    } else {
+        discovery_options d;
+        d.api = options_.api;
+        d.token = options_.token;
+        d.timeout = options_.discovery_timeout;
+        d.verify_tls = options_.verify_tls;
+        gateway_bot_info info;
+        if (auto e = discover(d, info, detail)) {
+            ec = e;
+            return cluster_exit::startup_failed;
+        }
+        gateway_url_ = info.url;
+        limit = info.limit;
+        count = options_.shard_count.value_or(info.shards);
+    }
+    const auto parsed = detail::parse_url(gateway_url_);
+    if (!parsed || (parsed->scheme != "ws" && parsed->scheme != "wss")) {
+        return fail(std::make_error_code(std::errc::invalid_argument),
+                    "the gateway URL must be ws:// or wss://");
+    }
+    if (count == 0) {
+        return fail(std::make_error_code(std::errc::invalid_argument),
+                    "the shard count must be at least 1");
+    }
+    std::vector<std::uint32_t> ids = options_.shard_ids;
+    if (ids.empty()) {
+        ids.resize(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            ids[i] = i;
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (ids.back() >= count) {
+        return fail(std::make_error_code(std::errc::invalid_argument),
+                    "shard id " + std::to_string(ids.back()) + " is not below the shard count " +
+                        std::to_string(count));
+    }
+
+    // Workers, scheduler, shards
+    const unsigned threads = std::max(1U, options_.threads);
+    for (unsigned i = 0; i < threads; ++i) {
+        workers_.push_back(std::make_unique<worker>());
+    }
+    auto& control = workers_.front()->ioc;
+    scheduler_timer_.emplace(control);
+    grace_timer_.emplace(control);
+    gateway::local_identify_scheduler_config sc;
+    sc.window =
+        options_.identify_window + std::max(std::chrono::milliseconds{0}, options_.identify_margin);
+    scheduler_ = std::make_unique<gateway::local_identify_scheduler>(limit, clock::now(), sc);
+    start_generation(count, ids);
+    bool stop_now = false;
+    {
+        const std::lock_guard lock(mutex_);
+        started_ = true;
+        stop_now = stopping_;
+        stopping_ = false;
+    }
+    if (stop_now) {
+        stop();
+    }
+    if (handle_signals_) {
+        signals_.emplace(control, SIGINT, SIGTERM);
+        signals_->async_wait([this](const boost::system::error_code& e, int /*signal*/) {
+            if (!e) {
+                stop();
+            }
+        });
+    }
+
+    const auto run_worker = [this](worker& w) {
+        for (;;) {
+            try {
+                w.ioc.run();
+                return;
+            } catch (...) {
+                // A user callback threw: remember it, stop everything, rethrow from run().
+                {
+                    const std::lock_guard lock(mutex_);
+                    if (!failure_) {
+                        failure_ = std::current_exception();
+                    }
+                }
+                finish(cluster_exit::stopped);
+            }
+        }
+    };
+    std::vector<std::thread> threads_running;
+    for (std::size_t i = 1; i < workers_.size(); ++i) {
+        threads_running.emplace_back([&run_worker, w = workers_[i].get()] { run_worker(*w); });
+    }
+    run_worker(*workers_.front());
+    for (auto& t : threads_running) {
+        t.join();
+    }
+
+    // Teardown: nothing runs any more. Transports first, then runners (their timers), then the
+    // control objects, and the io_contexts last (they destroy the pending handlers and frames).
+    std::exception_ptr failure;
+    cluster_exit why = cluster_exit::stopped;
+    {
+        const std::lock_guard lock(mutex_);
+        started_ = false;
+        failure = failure_;
+        why = exit_.value_or(cluster_exit::stopped);
+    }
+    if (reshard_thread_.joinable()) {
+        reshard_thread_.join();
+    }
+    for (auto& r : runners_) {
+        r->abandon();
+    }
+    signals_.reset();
+    scheduler_timer_.reset();
+    grace_timer_.reset();
+    auto last = status();
+    {
+        const std::lock_guard lock(mutex_);
+        final_status_ = std::move(last);
+        waiting_.clear();
+        runners_.clear();
+    }
+    workers_.clear();
+    workers_.push_back(nullptr); // marks "ran once"
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    return why;
+}
+
+// -------------------------------------------------------------------------------------------------
+// cluster
+
+class cluster::impl final : public cluster_core {
+public:
+    using cluster_core::cluster_core;
+};
+
+cluster::cluster(cluster_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
+
+cluster::~cluster() = default;
+
+void cluster::on_dispatch(std::function<void(const dispatch&)> handler) {
+    impl_->on_dispatch_ = std::move(handler);
+}
+
+void cluster::on_lifecycle(std::function<void(const gateway::lifecycle_event&)> handler) {
+    impl_->on_lifecycle_ = std::move(handler);
+}
+
+cluster_exit cluster::run(std::error_code& ec, std::string& detail) {
+    return impl_->run(ec, detail);
+}
+
+void cluster::stop() {
+    impl_->stop();
+}
+
+void cluster::handle_signals(bool enable) {
+    impl_->handle_signals_ = enable;
+}
+
+std::error_code cluster::send(std::uint32_t shard, gateway::command cmd) {
+    return impl_->send(shard, std::move(cmd));
+}
+
+std::error_code cluster::send_to_guild(gateway::snowflake guild_id, gateway::command cmd) {
+    return impl_->send(shard_for_guild(guild_id, impl_->shard_count_.load()), std::move(cmd));
+}
+
+std::uint32_t cluster::shard_count() const {
+    return impl_->shard_count_.load();
+}
+
+std::vector<shard_status> cluster::status() const {
+    return impl_->status();
+}
+
+// -------------------------------------------------------------------------------------------------
+// Lazy access to `d`
+
+namespace {
+
+/// The padded copy and parser of `field`, one per thread, reused.
+struct field_parser {
+    simdjson::ondemand::parser parser;
+    std::string buffer;
+};
+
+field_parser& thread_field_parser() {
+    thread_local field_parser p;
+    return p;
+}
+
+/// Finds `key` and returns its value's text inside the padded copy (trailing spaces trimmed).
+std::optional<std::string_view> find_member(std::string_view raw_json, std::string_view key,
+                                            bool want_string, std::string* unescaped) {
+    auto& p = thread_field_parser();
+    p.buffer.assign(raw_json);
+    p.buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+    simdjson::ondemand::document doc;
+    if (p.parser.iterate(p.buffer.data(), raw_json.size(), p.buffer.size()).get(doc)) {
+        return std::nullopt;
+    }
+    simdjson::ondemand::object obj;
+    if (doc.get_object().get(obj)) {
+        return std::nullopt;
+    }
+    for (auto member : obj) {
+        std::string_view k;
+        if (member.unescaped_key().get(k)) {
+            return std::nullopt;
+        }
+        if (k != key) {
+            continue;
+        }
+        simdjson::ondemand::value v;
+        if (member.value().get(v)) {
+            return std::nullopt;
+        }
+        simdjson::ondemand::json_type type;
+        if (v.type().get(type)) {
+            return std::nullopt;
+        }
+        if (want_string) {
+            std::string_view s;
+            if (type != simdjson::ondemand::json_type::string || v.get_string().get(s)) {
+                return std::nullopt;
+            }
+            unescaped->assign(s);
+            return s;
+        }
+        std::string_view text;
+        simdjson::error_code err = simdjson::SUCCESS;
+        if (type == simdjson::ondemand::json_type::object) {
+            simdjson::ondemand::object o;
+            err = v.get_object().get(o);
+            if (!err) {
+                err = o.raw_json().get(text);
+            }
+        } else if (type == simdjson::ondemand::json_type::array) {
+            simdjson::ondemand::array a;
+            err = v.get_array().get(a);
+            if (!err) {
+                err = a.raw_json().get(text);
+            }
+        } else {
+            text = v.raw_json_token();
+        }
+        if (err) {
+            return std::nullopt;
+        }
+        while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' ||
+                                 text.back() == '\t')) {
+            text.remove_suffix(1);
+        }
+        // Point back into the caller's text, not the reused buffer.
+        const auto offset = static_cast<std::size_t>(text.data() - p.buffer.data());
+        return raw_json.substr(offset, text.size());
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string_view> field(std::string_view raw_json, std::string_view key) {
+    return find_member(raw_json, key, false, nullptr);
+}
+
+std::optional<std::string> string_field(std::string_view raw_json, std::string_view key) {
+    std::string out;
+    if (!find_member(raw_json, key, true, &out)) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+} // namespace shardgate::io

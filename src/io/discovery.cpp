@@ -1,1 +1,188 @@
-// placeholder: filled in by the module's owner
+// Gateway discovery: GET {api}/gateway/bot through the HTTP client of client_transport.cpp (so this
+// file needs no Beast), JSON through Boost.JSON. The token goes into the Authorization header and
+// nowhere else: no detail string or error built here ever contains it.
+
+#include "shardgate/io/discovery.hpp"
+
+#include "client_transport.hpp"
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace shardgate::io {
+namespace {
+
+/// The longest single wait on a 429; a longer `retry_after` fails with `rate_limited` instead.
+constexpr std::chrono::seconds max_rate_limit_wait{60};
+
+class discovery_category_impl final : public std::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "shardgate.discovery"; }
+    [[nodiscard]] std::string message(int ev) const override {
+        switch (static_cast<discovery_error>(ev)) {
+        case discovery_error::token_rejected: return "token rejected (401): check DISCORD_TOKEN";
+        case discovery_error::rate_limited: return "rate limited (429) beyond the retry budget";
+        case discovery_error::bad_response: return "unexpected /gateway/bot response";
+        case discovery_error::http_error: return "HTTP error from /gateway/bot";
+        case discovery_error::bad_url: return "the API base is not an http:// or https:// URL";
+        }
+        return "unknown discovery error";
+    }
+};
+
+/// A non-negative integer field, or nullopt when absent or of another type.
+std::optional<std::uint64_t> uint_field(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr) {
+        return std::nullopt;
+    }
+    if (v->is_uint64()) {
+        return v->get_uint64();
+    }
+    if (v->is_int64() && v->get_int64() >= 0) {
+        return static_cast<std::uint64_t>(v->get_int64());
+    }
+    if (v->is_double() && v->get_double() >= 0 && v->get_double() < 1e15) {
+        return static_cast<std::uint64_t>(v->get_double());
+    }
+    return std::nullopt;
+}
+
+std::uint32_t clamp32(std::uint64_t v) {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, 0xffff'ffffU));
+}
+
+/// `retry_after` from a 429: the JSON body's (seconds, fractional) or else the Retry-After header.
+std::optional<std::chrono::milliseconds> retry_after(const detail::http_response& res) {
+    std::error_code ec;
+    const auto v = boost::json::parse(res.body, ec);
+    if (!ec && v.is_object()) {
+        if (const auto* r = v.as_object().if_contains("retry_after");
+            r != nullptr && r->is_number()) {
+            const double s = r->to_number<double>();
+            if (std::isfinite(s) && s >= 0 && s < 1e6) {
+                return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
+            }
+        }
+    }
+    double s = 0;
+    const auto& h = res.retry_after;
+    const auto [ptr, fec] = std::from_chars(h.data(), h.data() + h.size(), s);
+    if (!h.empty() && fec == std::errc{} && ptr == h.data() + h.size() && s >= 0 && s < 1e6) {
+        return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
+    }
+    return std::nullopt;
+}
+
+/// Waits on a timer (no sleep_for: every wait in the library is a timer).
+void wait_for(std::chrono::milliseconds d) {
+    boost::asio::io_context ioc{1};
+    boost::asio::steady_timer t(ioc, d);
+    boost::system::error_code ignored;
+    t.wait(ignored);
+}
+
+std::error_code parse_gateway_bot(std::string_view body, gateway_bot_info& out,
+                                  std::string& detail) {
+    std::error_code ec;
+    const auto v = boost::json::parse(body, ec);
+    if (ec || !v.is_object()) {
+        detail = "/gateway/bot did not answer a JSON object";
+        return discovery_error::bad_response;
+    }
+    const auto& o = v.as_object();
+    const auto* url = o.if_contains("url");
+    const auto shards = uint_field(o, "shards");
+    const auto* limit = o.if_contains("session_start_limit");
+    if (url == nullptr || !url->is_string() || url->get_string().empty() || !shards ||
+        *shards == 0 || limit == nullptr || !limit->is_object()) {
+        detail = "/gateway/bot lacks url, shards or session_start_limit";
+        return discovery_error::bad_response;
+    }
+    const auto& l = limit->as_object();
+    const auto total = uint_field(l, "total");
+    const auto remaining = uint_field(l, "remaining");
+    const auto reset_after = uint_field(l, "reset_after");
+    const auto max_concurrency = uint_field(l, "max_concurrency");
+    if (!total || !remaining || !reset_after || !max_concurrency) {
+        detail = "/gateway/bot's session_start_limit lacks total, remaining, reset_after or "
+                 "max_concurrency";
+        return discovery_error::bad_response;
+    }
+    out.url.assign(url->get_string().data(), url->get_string().size());
+    out.shards = clamp32(*shards);
+    out.limit.total = clamp32(*total);
+    out.limit.remaining = clamp32(*remaining);
+    out.limit.reset_after = std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::min<std::uint64_t>(*reset_after, std::uint64_t{1} << 40U)));
+    out.limit.max_concurrency = std::max<std::uint32_t>(1, clamp32(*max_concurrency));
+    return {};
+}
+
+} // namespace
+
+const std::error_category& discovery_category() noexcept {
+    static const discovery_category_impl category;
+    return category;
+}
+
+std::error_code make_error_code(discovery_error e) noexcept {
+    return {static_cast<int>(e), discovery_category()};
+}
+
+std::error_code discover(const discovery_options& options, gateway_bot_info& out,
+                         std::string& detail) {
+    detail.clear();
+    std::string base = options.api;
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    const auto parsed = detail::parse_url(base);
+    if (!parsed || (parsed->scheme != "http" && parsed->scheme != "https") ||
+        base.find('?') != std::string::npos) {
+        detail = "--api must be an http:// or https:// URL, e.g. https://discord.com/api/v10";
+        return discovery_error::bad_url;
+    }
+    detail::http_request req;
+    req.url = base + "/gateway/bot";
+    req.timeout = options.timeout;
+    req.verify_tls = options.verify_tls;
+    req.headers.emplace_back("Authorization", "Bot " + options.token.expose());
+
+    for (unsigned attempt = 0;; ++attempt) {
+        detail::http_response res;
+        if (auto ec = detail::http_exchange(req, res)) {
+            // The URL is the API base (never carries the token), so it may be named.
+            detail = "GET " + req.url + " failed: " + ec.message();
+            return ec;
+        }
+        if (res.status == 200) {
+            return parse_gateway_bot(res.body, out, detail);
+        }
+        if (res.status == 401) {
+            detail = "token rejected (401): check DISCORD_TOKEN";
+            return discovery_error::token_rejected;
+        }
+        if (res.status == 429) {
+            const auto wait = retry_after(res).value_or(std::chrono::milliseconds{1'000});
+            if (attempt >= options.max_rate_limit_retries || wait > max_rate_limit_wait) {
+                detail = "rate limited (429) on GET " + req.url + " after " +
+                         std::to_string(attempt + 1) + " attempt(s); retry_after " +
+                         std::to_string(wait.count()) + " ms";
+                return discovery_error::rate_limited;
+            }
+            wait_for(wait);
+            continue;
+        }
+        detail = "GET " + req.url + " answered HTTP " + std::to_string(res.status);
+        return discovery_error::http_error;
+    }
+}
+
+} // namespace shardgate::io

@@ -1,5 +1,6 @@
 // The shardgate command line. Each subcommand lives in its own file; this only parses and
 // dispatches.
+#include "connect.hpp"
 #include "explain.hpp"
 #include "serve.hpp"
 
@@ -83,6 +84,54 @@ int main(int argc, char** argv) {
                      "More guilds on one shard: close 4011")
         ->capture_default_str();
 
+    shardgate::cli::connect_options connect;
+    auto* connect_cmd = app.add_subcommand(
+        "connect", "Run shards against a gateway (token from the DISCORD_TOKEN variable only)");
+    connect_cmd->add_option("--api", connect.api, "REST base for discovery (GET {api}/gateway/bot)")
+        ->capture_default_str();
+    connect_cmd->add_option("--gateway", connect.gateway,
+                            "Gateway URL (ws:// or wss://); skips discovery");
+    connect_cmd
+        ->add_option("--shards", connect.shards,
+                     "Total shard count: N, or auto (discovery's recommendation; 1 with --gateway)")
+        ->capture_default_str();
+    connect_cmd->add_option("--shard-ids", connect.shard_ids,
+                            "Shards this process runs: A-B or A,B,C (default: all)");
+    connect_cmd->add_option("--intents", connect.intents,
+                            "Intent names (comma-separated) or a number (default: every "
+                            "non-privileged intent; see shardgate explain --intents)");
+    connect_cmd->add_option("--compress", connect.compress, "zlib-stream, zstd-stream or none")
+        ->capture_default_str();
+    connect_cmd->add_option("--threads", connect.threads, "Threads running shards")
+        ->capture_default_str();
+    connect_cmd
+        ->add_option("--events", connect.events,
+                     "jsonl (JSON lines on stdout), count (one summary line at exit) or summary "
+                     "(live status on stderr)")
+        ->capture_default_str();
+    connect_cmd->add_option("--max-concurrency", connect.max_concurrency,
+                            "Identify buckets when --gateway skips discovery (default 1)");
+    connect_cmd
+        ->add_option("--reshard", connect.reshard,
+                     "On close 4011: auto (bring up a new shard set) or off (stop)")
+        ->capture_default_str();
+    connect_cmd->add_flag("--no-verify-tls", connect.no_verify_tls,
+                          "FOR TESTING ONLY: do not check TLS certificates (exposes the token)");
+    connect_cmd->add_option("--duration", connect.duration,
+                            "Stop after this many seconds (exit status 0)");
+
+    connect_cmd->footer(
+        "The bot token is read from the environment variable DISCORD_TOKEN, never from the "
+        "command line, and is never printed.\n--events count: first_ms/last_ms/elapsed_ms are "
+        "milliseconds since the command started.\nExit status: 0 after SIGINT/SIGTERM or "
+        "--duration, 1 when start-up fails (e.g. discovery), 2 for bad usage, 3 when every shard "
+        "stopped on a fatal close code.");
+
+    // Before CLI11: it would echo a token typed on the command line in its error message.
+    if (const int status = shardgate::cli::check_connect_argv(argc, argv, std::cerr); status != 0) {
+        return status;
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -98,6 +147,10 @@ int main(int argc, char** argv) {
 
     if (explain_cmd->parsed()) {
         return shardgate::cli::run_explain(explain, std::cout, std::cerr);
+    }
+    if (connect_cmd->parsed()) {
+        return shardgate::cli::run_connect(connect, shardgate::cli::detect_environment(), std::cout,
+                                           std::cerr);
     }
     if (serve_cmd->parsed()) {
         return shardgate::cli::run_serve(serve, std::cout, std::cerr);

@@ -17,10 +17,12 @@
 
 #include "shardgate/gateway/commands.hpp"
 #include "shardgate/gateway/compression.hpp"
+#include "shardgate/gateway/error.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/gateway/secret.hpp"
 #include "shardgate/gateway/shard.hpp"
 #include "shardgate/gateway/shard_event.hpp"
+#include "shardgate/io/discovery.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -56,6 +58,11 @@ struct cluster_options {
     /// Spacing of Identifies within one bucket (`shard_id % max_concurrency`). Discord's figure is
     /// 5 s; only tests against an emulator with a shorter `--identify-window-ms` lower it.
     std::chrono::milliseconds identify_window{5'000};
+    /// Added to `identify_window` between two permits of one bucket. The gateway measures the
+    /// spacing when Identifies arrive, and the first of two can leave late (its io_context busy
+    /// with other shards' handshakes) while the second leaves at once: without a margin they can
+    /// arrive a few ms less than a window apart and be turned away (op 9).
+    std::chrono::milliseconds identify_margin{50};
     /// After `stop()`, how long shards get to finish their close handshakes (1000) before `run`
     /// returns anyway.
     std::chrono::milliseconds stop_grace{5'000};
@@ -159,7 +166,8 @@ public:
 
     /// The total shard count in use (known after discovery).
     [[nodiscard]] std::uint32_t shard_count() const;
-    /// A snapshot of every shard this process runs.
+    /// A snapshot of every shard this process runs (during a reshard's overlap, the old set too).
+    /// Empty before `run`; after `run` returned, how each shard ended.
     [[nodiscard]] std::vector<shard_status> status() const;
 
 private:

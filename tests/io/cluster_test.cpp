@@ -1,0 +1,368 @@
+// io::cluster against the emulator on 127.0.0.1: start-up, commands, stop, fatal codes, threads,
+// resharding on 4011, and the lazy `field` helper. Every wait is bounded.
+#include "shardgate/io/cluster.hpp"
+
+#include "io_test_support.hpp"
+
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <map>
+#include <set>
+
+namespace {
+
+using namespace shardgate;
+using namespace std::chrono_literals;
+using gateway::lifecycle_kind;
+
+/// A cluster running `run()` on a thread, recording what its callbacks see.
+class cluster_run {
+public:
+    explicit cluster_run(io::cluster_options options)
+        : bot_(std::move(options)) {
+        bot_.on_dispatch([this](const io::dispatch& d) {
+            latch_.update([&] {
+                ++dispatches_[std::string(d.name)];
+                if (d.name == "GUILD_CREATE") {
+                    if (auto id = io::string_field(d.data, "id")) {
+                        guilds_[d.shard].insert(std::stoull(*id));
+                    }
+                }
+            });
+        });
+        bot_.on_lifecycle([this](const gateway::lifecycle_event& e) {
+            latch_.update([&] { events_.push_back(e); });
+        });
+    }
+    cluster_run(const cluster_run&) = delete;
+    cluster_run& operator=(const cluster_run&) = delete;
+    cluster_run(cluster_run&&) = delete;
+    cluster_run& operator=(cluster_run&&) = delete;
+    ~cluster_run() {
+        if (thread_.joinable()) {
+            bot_.stop();
+            if (done_.wait_for(30s) != std::future_status::ready) {
+                std::cerr << "cluster::run() did not return 30 s after stop()\n";
+                std::abort();
+            }
+            thread_.join();
+        }
+    }
+
+    void start() {
+        std::promise<void> p;
+        done_ = p.get_future();
+        thread_ = std::thread([this, p = std::move(p)]() mutable {
+            exit_ = bot_.run(ec_, detail_);
+            p.set_value();
+        });
+    }
+    /// Waits for `run` to return (bounded) and gives its result.
+    io::cluster_exit join(std::chrono::milliseconds timeout = 30s) {
+        if (done_.wait_for(timeout) != std::future_status::ready) {
+            ADD_FAILURE() << "cluster::run() did not return";
+            bot_.stop();
+            done_.wait();
+        }
+        thread_.join();
+        return exit_;
+    }
+
+    [[nodiscard]] std::size_t count(lifecycle_kind kind) {
+        std::size_t n = 0;
+        latch_.update([&] {
+            n = static_cast<std::size_t>(std::count_if(
+                events_.begin(), events_.end(), [&](const auto& e) { return e.kind == kind; }));
+        });
+        return n;
+    }
+    bool wait_for_count(lifecycle_kind kind, std::size_t n, std::chrono::milliseconds t = 20s) {
+        return latch_.wait(
+            [&] {
+                return static_cast<std::size_t>(
+                           std::count_if(events_.begin(), events_.end(),
+                                         [&](const auto& e) { return e.kind == kind; })) >= n;
+            },
+            t);
+    }
+    bool wait_for_dispatch(const std::string& name, std::size_t n = 1) {
+        return latch_.wait([&] { return dispatches_[name] >= n; });
+    }
+    std::vector<gateway::lifecycle_event> events(lifecycle_kind kind) {
+        std::vector<gateway::lifecycle_event> out;
+        latch_.update([&] {
+            for (const auto& e : events_) {
+                if (e.kind == kind) {
+                    out.push_back(e);
+                }
+            }
+        });
+        return out;
+    }
+    std::map<std::uint32_t, std::set<std::uint64_t>> guilds() {
+        std::map<std::uint32_t, std::set<std::uint64_t>> out;
+        latch_.update([&] { out = guilds_; });
+        return out;
+    }
+
+    io::cluster& bot() { return bot_; }
+    const std::error_code& ec() const { return ec_; }
+    const std::string& detail() const { return detail_; }
+
+private:
+    io::cluster bot_;
+    test::latch_until latch_;
+    std::vector<gateway::lifecycle_event> events_;
+    std::map<std::string, std::size_t> dispatches_;
+    std::map<std::uint32_t, std::set<std::uint64_t>> guilds_;
+    std::thread thread_;
+    std::future<void> done_;
+    io::cluster_exit exit_ = io::cluster_exit::startup_failed;
+    std::error_code ec_;
+    std::string detail_;
+};
+
+io::cluster_options options_for(const test::emulator_thread& emu, std::uint32_t shards) {
+    io::cluster_options o;
+    o.token = gateway::secret(std::string(test::io_test_token));
+    o.gateway_url = emu.ws_url();
+    o.shard_count = shards;
+    o.max_concurrency = 16;
+    o.identify_window = 150ms;
+    o.stop_grace = 5s;
+    return o;
+}
+
+std::size_t count_log(const std::vector<boost::json::object>& entries, const char* key,
+                      std::int64_t value) {
+    return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [&](auto& e) {
+        const auto* v = e.if_contains(key);
+        return v != nullptr && v->is_int64() && v->as_int64() == value;
+    }));
+}
+
+TEST(cluster, four_shards_ready_command_and_clean_stop) {
+    test::emulator_thread emu;
+    cluster_run run(options_for(emu, 4));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 4));
+    EXPECT_EQ(run.bot().shard_count(), 4U);
+
+    // The guilds each shard got (GUILD_CREATE, read with io::string_field); wait for all 8.
+    ASSERT_TRUE(run.wait_for_dispatch("GUILD_CREATE", 8));
+    const auto guilds = run.guilds();
+    ASSERT_FALSE(guilds.empty());
+    const auto [owner, ids] = *guilds.rbegin();
+    const auto guild = *ids.begin();
+    EXPECT_EQ(io::shard_for_guild(guild, 4), owner);
+
+    // A command routed by guild: its answer proves it reached the right shard.
+    gateway::request_guild_members request;
+    request.guild_id = guild;
+    request.query = "";
+    request.limit = 0;
+    ASSERT_FALSE(run.bot().send_to_guild(guild, request));
+    ASSERT_TRUE(run.wait_for_dispatch("GUILD_MEMBERS_CHUNK"));
+    const auto commands = emu.log_events("command");
+    ASSERT_EQ(commands.size(), 1U);
+    EXPECT_EQ(commands.front().at("op").as_int64(), 8);
+    EXPECT_EQ(commands.front().at("shard").as_int64(), owner);
+
+    // Bad commands and unknown shards are refused at once.
+    EXPECT_EQ(run.bot().send(99, request), std::make_error_code(std::errc::invalid_argument));
+    gateway::request_guild_members bad; // guild_id 0
+    EXPECT_TRUE(run.bot().send(0, bad));
+
+    const auto status = run.bot().status();
+    ASSERT_EQ(status.size(), 4U);
+    for (const auto& s : status) {
+        EXPECT_EQ(s.state, gateway::shard_state::active) << s.id;
+        EXPECT_EQ(s.identifies, 1U);
+        EXPECT_GT(s.dispatches, 0U);
+    }
+
+    run.bot().stop();
+    run.bot().stop(); // idempotent
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+    const auto closes = emu.log_events("client_close");
+    EXPECT_EQ(closes.size(), 4U);
+    EXPECT_EQ(count_log(closes, "code", 1000), 4U);
+    EXPECT_TRUE(emu.log_events("invalid_session_sent").empty());
+    EXPECT_EQ(run.bot().send(0, request), gateway::error::shard_stopped);
+    const auto after = run.bot().status();
+    ASSERT_EQ(after.size(), 4U);
+    for (const auto& s : after) {
+        EXPECT_EQ(s.state, gateway::shard_state::stopped) << s.id;
+        EXPECT_EQ(s.last_close_code, std::nullopt) << s.id; // a clean stop emits no `closed`
+    }
+}
+
+TEST(cluster, start_up_follows_the_identify_buckets) {
+    auto config = test::io_emulator_config();
+    config.max_concurrency = 2;
+    config.identify_window = 300ms;
+    test::emulator_thread emu(config);
+    auto o = options_for(emu, 4);
+    o.max_concurrency = 2;
+    o.identify_window = 350ms; // a margin over the emulator's for network jitter
+    cluster_run run(std::move(o));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 4));
+    const auto identifies = emu.log_events("identify");
+    ASSERT_EQ(identifies.size(), 4U);
+    std::map<std::int64_t, std::int64_t> at; // shard -> t_ms
+    for (const auto& e : identifies) {
+        at[e.at("shard").as_int64()] = e.at("t_ms").as_int64();
+    }
+    // Buckets 0 (shards 0, 2) and 1 (shards 1, 3): a bucket's second Identify a window after its
+    // first (within a bucket the order is that of the Hellos, so either shard may go first).
+    EXPECT_GE(std::abs(at[2] - at[0]), 300);
+    EXPECT_GE(std::abs(at[3] - at[1]), 300);
+    EXPECT_TRUE(emu.log_events("invalid_session_sent").empty());
+}
+
+TEST(cluster, every_shard_fatal_ends_run_with_all_fatal_and_a_remedy) {
+    test::emulator_thread emu; // no privileged intents allowed
+    auto o = options_for(emu, 2);
+    o.intents = gateway::default_intents | (1U << 1U); // GUILD_MEMBERS: 4014
+    cluster_run run(std::move(o));
+    run.start();
+    EXPECT_EQ(run.join(), io::cluster_exit::all_fatal);
+    const auto fatal = run.events(lifecycle_kind::fatal);
+    ASSERT_EQ(fatal.size(), 2U);
+    for (const auto& e : fatal) {
+        EXPECT_EQ(e.code, 4014);
+        EXPECT_FALSE(e.name.empty());
+        EXPECT_FALSE(e.remedy.empty());
+    }
+}
+
+TEST(cluster, two_threads_eight_shards_reach_ready_and_stop) {
+    test::emulator_thread emu;
+    auto o = options_for(emu, 8);
+    o.threads = 2;
+    cluster_run run(std::move(o));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 8));
+    EXPECT_EQ(run.bot().status().size(), 8U);
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+    EXPECT_EQ(count_log(emu.log_events("client_close"), "code", 1000), 8U);
+}
+
+TEST(cluster, subset_of_shard_ids_runs_only_those) {
+    test::emulator_thread emu;
+    auto o = options_for(emu, 4);
+    o.shard_ids = {1, 3};
+    cluster_run run(std::move(o));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 2));
+    const auto status = run.bot().status();
+    ASSERT_EQ(status.size(), 2U);
+    EXPECT_EQ(status[0].id, 1U);
+    EXPECT_EQ(status[1].id, 3U);
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+}
+
+TEST(cluster, discovery_gives_url_and_count) {
+    test::emulator_thread emu; // recommends 2 shards
+    io::cluster_options o;
+    o.token = gateway::secret(std::string(test::io_test_token));
+    o.api = emu.api();
+    o.identify_window = 150ms;
+    cluster_run run(std::move(o));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 2));
+    EXPECT_EQ(run.bot().shard_count(), 2U);
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+}
+
+TEST(cluster, rejected_token_fails_start_up_without_the_token) {
+    test::emulator_thread emu;
+    io::cluster_options o;
+    o.token = gateway::secret("bad-token-NEVER-PRINTED");
+    o.api = emu.api();
+    cluster_run run(std::move(o));
+    run.start();
+    EXPECT_EQ(run.join(), io::cluster_exit::startup_failed);
+    EXPECT_EQ(run.ec(), io::discovery_error::token_rejected);
+    EXPECT_EQ(run.detail(), "token rejected (401): check DISCORD_TOKEN");
+}
+
+TEST(cluster, bad_configuration_fails_start_up) {
+    io::cluster_options o;
+    o.token = gateway::secret("t");
+    o.gateway_url = "ws://127.0.0.1:1";
+    o.shard_count = 2;
+    o.shard_ids = {5};
+    io::cluster bot(o);
+    std::error_code ec;
+    std::string detail;
+    EXPECT_EQ(bot.run(ec, detail), io::cluster_exit::startup_failed);
+    EXPECT_EQ(ec, std::make_error_code(std::errc::invalid_argument));
+    EXPECT_NE(detail.find("shard id 5"), std::string::npos) << detail;
+}
+
+TEST(cluster, stop_before_run_returns_stopped) {
+    io::cluster_options o;
+    o.token = gateway::secret("t");
+    o.gateway_url = "ws://127.0.0.1:1"; // nothing listens: the shards would only back off
+    o.shard_count = 2;
+    io::cluster bot(o);
+    bot.stop();
+    std::error_code ec;
+    std::string detail;
+    EXPECT_EQ(bot.run(ec, detail), io::cluster_exit::stopped);
+    EXPECT_FALSE(ec);
+}
+
+TEST(cluster, sharding_required_brings_up_a_larger_set_then_retires_the_old) {
+    auto config = test::io_emulator_config();
+    config.guilds = 8;
+    config.max_guilds_per_shard = 4; // one shard holding 8 guilds gets 4011
+    config.recommended_shards = 4;
+    test::emulator_thread emu(config);
+    io::cluster_options o;
+    o.token = gateway::secret(std::string(test::io_test_token));
+    o.api = emu.api();
+    o.shard_count = 1;
+    o.reshard_auto = true;
+    o.identify_window = 150ms;
+    cluster_run run(std::move(o));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 4));
+    const auto fatal = run.events(lifecycle_kind::fatal);
+    ASSERT_EQ(fatal.size(), 1U);
+    EXPECT_EQ(fatal.front().code, 4011);
+    EXPECT_EQ(run.bot().shard_count(), 4U);
+    const auto status = run.bot().status();
+    EXPECT_EQ(status.size(), 4U);
+    ASSERT_TRUE(run.wait_for_dispatch("GUILD_CREATE", 8));
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+}
+
+TEST(field, finds_top_level_members_lazily) {
+    const std::string d =
+        R"({"id":"123","n":42, "nested":{"a":[1,2]},"list":[1, {"x":"y"}],"s":"a\"b","t":true})";
+    EXPECT_EQ(io::field(d, "id"), R"("123")");
+    EXPECT_EQ(io::field(d, "n"), "42");
+    EXPECT_EQ(io::field(d, "nested"), R"({"a":[1,2]})");
+    EXPECT_EQ(io::field(d, "list"), R"([1, {"x":"y"}])");
+    EXPECT_EQ(io::field(d, "t"), "true");
+    EXPECT_EQ(io::field(d, "a"), std::nullopt); // not top level
+    EXPECT_EQ(io::field("[1,2]", "id"), std::nullopt);
+    EXPECT_EQ(io::field("{broken", "id"), std::nullopt);
+    EXPECT_EQ(io::string_field(d, "s"), "a\"b");
+    EXPECT_EQ(io::string_field(d, "id"), "123");
+    EXPECT_EQ(io::string_field(d, "n"), std::nullopt);
+    // The view points into the caller's text.
+    const auto v = io::field(d, "nested");
+    ASSERT_TRUE(v);
+    EXPECT_GE(v->data(), d.data());
+    EXPECT_LE(v->data() + v->size(), d.data() + d.size());
+}
+
+} // namespace

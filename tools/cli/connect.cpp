@@ -1,0 +1,678 @@
+#include "connect.hpp"
+
+#include "event_output.hpp"
+#include "live_status.hpp"
+#include "shardgate/gateway/compression.hpp"
+#include "shardgate/gateway/intents.hpp"
+#include "shardgate/io/discovery.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+#include <ostream>
+#include <set>
+#include <stop_token>
+#include <sys/ioctl.h>
+#include <thread>
+#include <unistd.h>
+
+namespace shardgate::cli {
+namespace {
+
+namespace gw = shardgate::gateway;
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+constexpr std::string_view token_variable = "DISCORD_TOKEN";
+constexpr std::size_t max_unknown_count_ids = 1'000'000;
+constexpr unsigned max_threads = 256;
+constexpr milliseconds tick_interval{250};
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool parse_u32(std::string_view text, std::uint32_t& value) {
+    text = trim(text);
+    const auto* end = text.data() + text.size();
+    const auto result = std::from_chars(text.data(), end, value);
+    return !text.empty() && result.ec == std::errc{} && result.ptr == end;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+    return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    return out;
+}
+
+/// Three dot-separated parts of base64url, about 70 characters: how Discord bot tokens look.
+bool looks_like_bot_token(std::string_view arg) {
+    if (arg.size() < 50 || arg.size() > 200 || arg.front() == '-') {
+        return false;
+    }
+    std::size_t dots = 0;
+    for (const char c : arg) {
+        if (c == '.') {
+            ++dots;
+        } else if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-' && c != '_') {
+            return false;
+        }
+    }
+    return dots == 2;
+}
+
+std::string token_hint() {
+    return "the token is read only from the environment variable DISCORD_TOKEN, never from the "
+           "command line (other users can read it there): DISCORD_TOKEN=<bot token> shardgate "
+           "connect ...";
+}
+
+/// SIGINT/SIGTERM that arrive before the cluster's own handler is installed (between start-up and
+/// `cluster::run` setting up its signal set) would otherwise kill the process with 143 instead of
+/// the contract's clean stop and 0: this handler notes them and the status timer calls `stop()`.
+volatile std::sig_atomic_t early_signal = 0; // NOLINT(*-avoid-non-const-global-variables)
+
+extern "C" void note_early_signal(int /*signal*/) {
+    early_signal = 1;
+}
+
+class early_signal_guard {
+public:
+    early_signal_guard() {
+        early_signal = 0;
+        struct sigaction action {};
+        action.sa_handler = note_early_signal; // NOLINT(*-union-access): POSIX API
+        sigemptyset(&action.sa_mask);
+        (void)::sigaction(SIGINT, &action, &old_int_);
+        (void)::sigaction(SIGTERM, &action, &old_term_);
+    }
+    early_signal_guard(const early_signal_guard&) = delete;
+    early_signal_guard& operator=(const early_signal_guard&) = delete;
+    early_signal_guard(early_signal_guard&&) = delete;
+    early_signal_guard& operator=(early_signal_guard&&) = delete;
+    ~early_signal_guard() {
+        (void)::sigaction(SIGINT, &old_int_, nullptr);
+        (void)::sigaction(SIGTERM, &old_term_, nullptr);
+    }
+
+private:
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+/// Serialises the event output of the cluster's threads (one mutex; uncontended with one thread).
+class event_sink {
+public:
+    event_sink(event_mode mode, std::ostream& out, std::string token, clock_type::time_point start)
+        : mode_(mode)
+        , out_(&out)
+        , writer_(out)
+        , token_(std::move(token))
+        , start_(start) {}
+
+    [[nodiscard]] std::int64_t now_ms() const {
+        return std::chrono::duration_cast<milliseconds>(clock_type::now() - start_).count();
+    }
+
+    void on_dispatch(const io::dispatch& d) {
+        if (mode_ == event_mode::summary) {
+            dispatches_.fetch_add(1, std::memory_order_relaxed); // the final line's count
+            return;
+        }
+        const std::lock_guard lock(mutex_);
+        if (mode_ == event_mode::jsonl) {
+            append_dispatch_line(writer_.buffer(), d.shard, d.seq, d.name, d.data);
+            writer_.commit();
+        } else {
+            counts_.count_dispatch(d.name, now_ms());
+        }
+    }
+
+    void on_lifecycle(const gw::lifecycle_event& e) {
+        const std::lock_guard lock(mutex_);
+        counts_.count_lifecycle(e.kind);
+        shards_seen_.insert(e.shard);
+        if (e.kind == gw::lifecycle_kind::fatal) {
+            fatal_shards_.insert(e.shard);
+        }
+        if (e.kind == gw::lifecycle_kind::protocol_error) {
+            messages_.push_back(redact("shardgate connect: " + protocol_error_line(e), token_));
+        } else if (e.kind == gw::lifecycle_kind::fatal) {
+            messages_.push_back(redact("shardgate connect: " + fatal_line(e), token_));
+        }
+        if (mode_ == event_mode::jsonl) {
+            std::string line;
+            if (append_lifecycle_line(line, e, now_ms())) {
+                writer_.buffer() += redact(std::move(line), token_);
+                writer_.commit();
+            }
+        }
+    }
+
+    /// Writes out what is buffered; returns the stderr messages gathered since the last call.
+    std::vector<std::string> flush() {
+        const std::lock_guard lock(mutex_);
+        writer_.flush();
+        return std::exchange(messages_, {});
+    }
+
+    /// Whether stdout stopped accepting output (a full disk; a closed pipe when SIGPIPE is
+    /// ignored).
+    [[nodiscard]] bool output_failed() {
+        const std::lock_guard lock(mutex_);
+        return !out_->good();
+    }
+
+    /// At exit, after the cluster's threads are gone: totals for the final line. The cluster
+    /// forgets its shards once it has stopped, so the counts are the sink's own where it has them.
+    [[nodiscard]] status_totals final_totals(std::span<const io::shard_status> last_snapshot) {
+        const std::lock_guard lock(mutex_);
+        auto t = total(last_snapshot);
+        t.shards = std::max(t.shards, shards_seen_.size());
+        t.fatal = std::max(t.fatal, fatal_shards_.size());
+        t.dispatches = std::max(t.dispatches, mode_ == event_mode::summary
+                                                  ? dispatches_.load(std::memory_order_relaxed)
+                                                  : counts_.dispatches);
+        t.identifies =
+            std::max(t.identifies, counts_.lifecycle_count(gw::lifecycle_kind::identifying));
+        t.resumes = std::max(t.resumes, counts_.lifecycle_count(gw::lifecycle_kind::resumed));
+        return t;
+    }
+
+    void write_count_summary(std::size_t shards) {
+        const std::lock_guard lock(mutex_);
+        append_count_summary(writer_.buffer(), counts_, now_ms(), shards);
+        writer_.flush();
+    }
+
+private:
+    event_mode mode_;
+    std::ostream* out_;
+    std::mutex mutex_;
+    buffered_writer writer_;
+    event_counts counts_;
+    std::vector<std::string> messages_;
+    std::set<std::uint32_t> shards_seen_;
+    std::set<std::uint32_t> fatal_shards_;
+    std::atomic<std::uint64_t> dispatches_{0};
+    std::string token_;
+    clock_type::time_point start_;
+};
+
+void write_messages(std::ostream& err, const std::vector<std::string>& messages) {
+    for (const auto& m : messages) {
+        err << m << '\n';
+    }
+    if (!messages.empty()) {
+        err.flush();
+    }
+}
+
+} // namespace
+
+bool parse_shard_count(std::string_view text, std::optional<std::uint32_t>& count,
+                       std::string& error) {
+    if (trim(text) == "auto") {
+        count.reset();
+        return true;
+    }
+    std::uint32_t n = 0;
+    if (!parse_u32(text, n) || n < 1) {
+        error = "--shards must be 'auto' or a shard count of at least 1 (e.g. --shards 4), not '" +
+                std::string(text) + "'";
+        return false;
+    }
+    count = n;
+    return true;
+}
+
+bool parse_shard_ids(std::string_view text, std::optional<std::uint32_t> shard_count,
+                     std::vector<std::uint32_t>& ids, std::string& error) {
+    ids.clear();
+    constexpr std::string_view how = "write a range A-B or a list A,B,C, e.g. --shard-ids 0-3";
+    if (trim(text).empty()) {
+        error = "--shard-ids is empty: " + std::string(how);
+        return false;
+    }
+    const auto check = [&](std::uint32_t id) {
+        if (shard_count && id >= *shard_count) {
+            error = "--shard-ids: shard " + std::to_string(id) + " does not exist with --shards " +
+                    std::to_string(*shard_count) + " (ids run from 0 to " +
+                    std::to_string(*shard_count - 1) + ")";
+            return false;
+        }
+        return true;
+    };
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto comma = text.find(',', pos);
+        const auto item = trim(text.substr(
+            pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+        pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+        const auto dash = item.find('-');
+        std::uint32_t first = 0;
+        std::uint32_t last = 0;
+        const bool ok =
+            dash == std::string_view::npos
+                ? parse_u32(item, first) && (last = first, true)
+                : parse_u32(item.substr(0, dash), first) && parse_u32(item.substr(dash + 1), last);
+        if (!ok) {
+            error = "--shard-ids: '" + std::string(item) +
+                    "' is not a shard id or range: " + std::string(how);
+            return false;
+        }
+        if (first > last) {
+            error = "--shard-ids: the range " + std::string(item) + " is backwards (write " +
+                    std::to_string(last) + '-' + std::to_string(first) + ")";
+            return false;
+        }
+        if (!check(last)) {
+            return false;
+        }
+        const std::uint64_t size = std::uint64_t{last} - first + 1;
+        if (ids.size() + size > max_unknown_count_ids) {
+            error = "--shard-ids: more than " + std::to_string(max_unknown_count_ids) +
+                    " shards in one process";
+            return false;
+        }
+        for (std::uint64_t id = first; id <= last; ++id) {
+            ids.push_back(static_cast<std::uint32_t>(id));
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    if (const auto dup = std::adjacent_find(ids.begin(), ids.end()); dup != ids.end()) {
+        error = "--shard-ids: shard " + std::to_string(*dup) + " is listed twice";
+        ids.clear();
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
+bool apply_endpoints(const connect_options& o, io::cluster_options& c, std::string& error) {
+    if (!starts_with(o.api, "http://") && !starts_with(o.api, "https://")) {
+        error = "--api must be an http:// or https:// URL (default https://discord.com/api/v10)";
+        return false;
+    }
+    c.api = o.api;
+    if (o.gateway) {
+        if (!starts_with(*o.gateway, "ws://") && !starts_with(*o.gateway, "wss://")) {
+            error = "--gateway must be a ws:// or wss:// URL (e.g. wss://gateway.discord.gg)";
+            return false;
+        }
+        c.gateway_url = *o.gateway;
+    }
+    if (o.max_concurrency) {
+        if (!o.gateway) {
+            error = "--max-concurrency only applies with --gateway (discovery reports it "
+                    "otherwise)";
+            return false;
+        }
+        if (*o.max_concurrency < 1) {
+            error = "--max-concurrency must be at least 1 (Discord uses 1, 16, 32, 64...)";
+            return false;
+        }
+        c.max_concurrency = *o.max_concurrency;
+    }
+    c.verify_tls = !o.no_verify_tls;
+    return true;
+}
+
+bool apply_sharding(const connect_options& o, io::cluster_options& c, std::string& error) {
+    if (!parse_shard_count(o.shards, c.shard_count, error)) {
+        return false;
+    }
+    const bool implicit_single = o.gateway && !c.shard_count;
+    if (implicit_single) {
+        c.shard_count = 1; // Nothing to discover the recommended count from.
+    }
+    if (!o.shard_ids) {
+        return true;
+    }
+    if (implicit_single) {
+        std::vector<std::uint32_t> ids;
+        std::string ignored;
+        if (!parse_shard_ids(*o.shard_ids, 1, ids, ignored)) {
+            error = "--shard-ids: with --gateway (no discovery) the shard count is not known; "
+                    "give it with --shards N";
+            return false;
+        }
+    }
+    return parse_shard_ids(*o.shard_ids, c.shard_count, c.shard_ids, error);
+}
+
+bool apply_session(const connect_options& o, io::cluster_options& c, std::string& error) {
+    if (o.intents) {
+        std::string bad;
+        if (gw::parse_intents(*o.intents, c.intents, bad)) {
+            error = "--intents: '" + bad +
+                    "' is not an intent name or a valid intents number (names like "
+                    "GUILDS,GUILD_MESSAGES, or a number); run 'shardgate explain --intents' for "
+                    "the list";
+            return false;
+        }
+    }
+    const auto compression = gw::parse_compression(o.compress);
+    if (!compression) {
+        error = "--compress must be zlib-stream, zstd-stream or none, not '" + o.compress + "'";
+        return false;
+    }
+    c.transport_compression = *compression;
+    if (o.threads < 1 || o.threads > max_threads) {
+        error = "--threads must be from 1 to " + std::to_string(max_threads) +
+                " (one io_context per thread; shards are spread over them)";
+        return false;
+    }
+    c.threads = o.threads;
+    if (o.reshard != "auto" && o.reshard != "off") {
+        error = "--reshard must be auto or off, not '" + o.reshard + "'";
+        return false;
+    }
+    c.reshard_auto = o.reshard == "auto";
+    return true;
+}
+
+bool apply_output(const connect_options& o, connect_plan& plan, std::string& error) {
+    if (o.events == "jsonl") {
+        plan.events = event_mode::jsonl;
+    } else if (o.events == "count") {
+        plan.events = event_mode::count;
+    } else if (o.events == "summary") {
+        plan.events = event_mode::summary;
+    } else {
+        error = "--events must be jsonl, count or summary, not '" + o.events + "'";
+        return false;
+    }
+    if (o.duration) {
+        const double s = *o.duration;
+        if (!std::isfinite(s) || s <= 0 || s > 1e9) {
+            error = "--duration must be a positive number of seconds (e.g. --duration 10)";
+            return false;
+        }
+        plan.duration = milliseconds(static_cast<milliseconds::rep>(std::ceil(s * 1000.0)));
+    }
+    return true;
+}
+
+} // namespace
+
+std::optional<connect_plan> make_connect_plan(const connect_options& o, const char* token_env,
+                                              std::string& error) {
+    if (token_env == nullptr || *token_env == '\0') {
+        error = std::string(token_variable) + (token_env == nullptr ? " is not set" : " is empty") +
+                ": " + token_hint();
+        return std::nullopt;
+    }
+    connect_plan plan;
+    plan.cluster.token = gw::secret(token_env);
+    if (!apply_endpoints(o, plan.cluster, error) || !apply_sharding(o, plan.cluster, error) ||
+        !apply_session(o, plan.cluster, error) || !apply_output(o, plan, error)) {
+        return std::nullopt;
+    }
+    return plan;
+}
+
+std::optional<std::string> refuse_token_arguments(std::span<const char* const> args,
+                                                  const char* token_env) {
+    const std::string_view env = token_env == nullptr ? std::string_view{} : token_env;
+    for (const char* raw : args) {
+        if (raw == nullptr) {
+            continue;
+        }
+        const std::string_view arg = raw;
+        if (arg == "--") {
+            continue;
+        }
+        if (starts_with(arg, "-")) {
+            const auto name = lower(arg.substr(0, arg.find('=')));
+            if (name.find("token") != std::string::npos) {
+                return "shardgate connect: there is no token option: " + token_hint();
+            }
+            continue;
+        }
+        if ((!env.empty() && arg.find(env) != std::string_view::npos && env.size() >= 4) ||
+            looks_like_bot_token(arg)) {
+            return "shardgate connect: an argument looks like a bot token; " + token_hint() +
+                   ". If it is a real token, it may now be in your shell history: consider "
+                   "resetting it in the Developer Portal";
+        }
+    }
+    return std::nullopt;
+}
+
+std::string redact(std::string text, std::string_view token) {
+    if (token.size() < 4) {
+        return text;
+    }
+    for (auto pos = text.find(token); pos != std::string::npos; pos = text.find(token, pos)) {
+        text.replace(pos, token.size(), "***");
+        pos += 3;
+    }
+    return text;
+}
+
+connect_environment detect_environment() {
+    connect_environment env;
+    env.token = std::getenv("DISCORD_TOKEN"); // NOLINT(concurrency-mt-unsafe): before any thread
+    const char* term = std::getenv("TERM");   // NOLINT(concurrency-mt-unsafe)
+    env.stderr_is_tty =
+        ::isatty(STDERR_FILENO) == 1 && (term == nullptr || std::string_view(term) != "dumb");
+    winsize size{};
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): ioctl is variadic
+    if (env.stderr_is_tty && ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+        env.columns = size.ws_col;
+    }
+    return env;
+}
+
+int check_connect_argv(int argc, const char* const* argv, std::ostream& err) {
+    if (argc < 2 || std::string_view(argv[1]) != "connect") { // NOLINT(*-pointer-arithmetic)
+        return 0;
+    }
+    const std::span<const char* const> args(argv + 2, // NOLINT(*-pointer-arithmetic)
+                                            static_cast<std::size_t>(argc - 2));
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread
+    if (const auto refusal = refuse_token_arguments(args, std::getenv("DISCORD_TOKEN"))) {
+        err << *refusal << '\n';
+        return 2;
+    }
+    return 0;
+}
+
+namespace {
+
+/// The exit status and message of a start-up failure.
+int report_startup_failure(const std::error_code& ec, std::string detail, bool shard_ids_given,
+                           bool shards_given, const std::string& token, std::ostream& err) {
+    if (ec == io::discovery_error::token_rejected) {
+        std::string line = "token rejected (401): check DISCORD_TOKEN";
+        if (!detail.empty() && detail.find("token rejected") == std::string::npos) {
+            line += " (" + detail + ")";
+        }
+        err << "shardgate connect: " << redact(line, token) << '\n';
+        return 1;
+    }
+    if (ec == std::errc::invalid_argument) {
+        // A configuration only discovery could judge, e.g. --shard-ids beyond the recommended
+        // count: bad usage.
+        std::string line = detail.empty() ? ec.message() : detail;
+        if (shard_ids_given && !shards_given) {
+            line += " (the count comes from discovery; give --shards N to choose it)";
+        }
+        err << "shardgate connect: " << redact(line, token) << '\n';
+        return 2;
+    }
+    if (detail.empty()) {
+        detail = ec ? ec.message() : std::string("unknown error");
+    }
+    err << "shardgate connect: start-up failed: " << redact(detail, token) << '\n';
+    return 1;
+}
+
+/// One run of the command: the cluster, its event sink and the status timer.
+class connect_session {
+public:
+    connect_session(connect_plan& plan, const connect_environment& environment, std::ostream& out,
+                    std::ostream& err, clock_type::time_point start)
+        : mode_(plan.events)
+        , duration_(plan.duration)
+        , token_(environment.token == nullptr ? std::string{} : environment.token)
+        , start_(start)
+        , err_(&err)
+        , sink_(plan.events, out, token_, start)
+        , status_({.tty = environment.stderr_is_tty, .columns = environment.columns})
+        , cluster_(std::move(plan.cluster)) {
+        cluster_.on_dispatch([this](const io::dispatch& d) { sink_.on_dispatch(d); });
+        cluster_.on_lifecycle([this](const gw::lifecycle_event& e) { sink_.on_lifecycle(e); });
+        cluster_.handle_signals(true);
+    }
+
+    /// Runs the cluster with the status timer beside it; returns what `cluster::run` said.
+    io::cluster_exit run(std::error_code& ec, std::string& detail) {
+        std::mutex tick_mutex;
+        std::condition_variable_any tick_cv;
+        std::jthread ticker([&](const std::stop_token& stop) {
+            std::unique_lock lock(tick_mutex);
+            while (!tick_cv.wait_for(lock, stop, tick_interval, [] { return false; }) &&
+                   !stop.stop_requested()) {
+                this->tick();
+            }
+        });
+        const auto exit = cluster_.run(ec, detail);
+        ticker.request_stop();
+        ticker.join();
+        return exit;
+    }
+
+    /// After `run`: the final output; returns the exit status.
+    int finish(io::cluster_exit exit) {
+        const auto messages = sink_.flush();
+        if (auto shards = cluster_.status(); !shards.empty()) {
+            last_snapshot_ = std::move(shards);
+        }
+        const auto totals = sink_.final_totals(last_snapshot_);
+        if (mode_ == event_mode::count) {
+            sink_.write_count_summary(totals.shards);
+        }
+        const std::string_view reason = exit == io::cluster_exit::all_fatal ? "every shard stopped"
+                                        : duration_reached_                 ? "duration reached"
+                                                                            : "stopped";
+        if (mode_ == event_mode::summary && exit != io::cluster_exit::startup_failed) {
+            *err_ << status_.finish(elapsed(), last_snapshot_, totals, reason, messages);
+        } else {
+            write_messages(*err_, messages);
+        }
+        if (exit == io::cluster_exit::all_fatal) {
+            *err_ << "shardgate connect: every shard stopped on a fatal close code (see above; "
+                     "'shardgate explain CODE' says what to change)\n";
+            return 3;
+        }
+        return output_failed_ ? 1 : 0;
+    }
+
+private:
+    [[nodiscard]] milliseconds elapsed() const {
+        return std::chrono::duration_cast<milliseconds>(clock_type::now() - start_);
+    }
+
+    /// Every 250 ms on the timer thread: flush the output, draw the status, end a --duration run.
+    void tick() {
+        const auto messages = sink_.flush();
+        const auto now = elapsed();
+        auto shards = cluster_.status();
+        if (mode_ == event_mode::summary) {
+            *err_ << status_.update(now, shards, messages);
+            err_->flush();
+        } else {
+            write_messages(*err_, messages);
+        }
+        if (!shards.empty()) {
+            last_snapshot_ = std::move(shards);
+        }
+        if (early_signal != 0 && !early_stop_) {
+            early_stop_ = true;
+            cluster_.stop();
+        }
+        if (duration_ && now >= *duration_ && !duration_reached_) {
+            duration_reached_ = true;
+            cluster_.stop();
+        }
+        if (!output_failed_ && mode_ != event_mode::summary && sink_.output_failed()) {
+            output_failed_ = true;
+            *err_ << "shardgate connect: cannot write to stdout; stopping\n";
+            cluster_.stop();
+        }
+    }
+
+    // The timer thread writes these while `run` blocks; `finish` reads them after joining it.
+    event_mode mode_;
+    std::optional<milliseconds> duration_;
+    std::string token_;
+    clock_type::time_point start_;
+    std::ostream* err_;
+    event_sink sink_; // outlives the cluster and its callbacks
+    live_status status_;
+    std::vector<io::shard_status> last_snapshot_; // the latest non-empty one
+    bool duration_reached_ = false;
+    bool output_failed_ = false;
+    bool early_stop_ = false;
+    io::cluster cluster_;
+};
+
+} // namespace
+
+int run_connect(const connect_options& options, const connect_environment& environment,
+                std::ostream& out, std::ostream& err) {
+    const auto start = clock_type::now();
+    const std::string token = environment.token == nullptr ? std::string{} : environment.token;
+    std::string error;
+    auto plan = make_connect_plan(options, environment.token, error);
+    if (!plan) {
+        err << "shardgate connect: " << redact(error, token) << '\n';
+        return 2;
+    }
+    if (!plan->cluster.verify_tls) {
+        err << "shardgate connect: WARNING: --no-verify-tls: TLS certificates and host names are "
+               "NOT checked; anyone on the path can read the token. For testing only.\n";
+    }
+    const bool shard_ids_given = !plan->cluster.shard_ids.empty();
+    const bool shards_given = options.shards != "auto";
+
+    const early_signal_guard signals; // until the cluster's handler takes over
+    std::optional<connect_session> session;
+    try {
+        session.emplace(*plan, environment, out, err, start);
+    } catch (const std::exception& e) {
+        err << "shardgate connect: " << redact(e.what(), token) << '\n';
+        return 2;
+    }
+    std::error_code ec;
+    std::string detail;
+    const auto exit = session->run(ec, detail);
+    const int status = session->finish(exit);
+    if (exit != io::cluster_exit::startup_failed) {
+        return status;
+    }
+    return report_startup_failure(ec, std::move(detail), shard_ids_given, shards_given, token, err);
+}
+
+} // namespace shardgate::cli
