@@ -199,28 +199,11 @@ bool read_u32(od::value value, std::uint32_t& out) {
     return true;
 }
 
-// Calls `on_field(key, value)` for each member of `d`, which must be an object; stops at the first
-// false.
-template <class OnField> bool for_each_field(od::document& doc, OnField on_field) {
+// Calls `on_field(key, value)` for each member of `json` (a document or a value), which must be an
+// object; stops at the first false.
+template <class Json, class OnField> bool for_each_member(Json&& json, OnField on_field) {
     od::object object;
-    if (doc.get_object().get(object) != simdjson::SUCCESS) {
-        return false;
-    }
-    for (auto field_result : object) {
-        od::field field;
-        std::string_view key;
-        if (std::move(field_result).get(field) != simdjson::SUCCESS ||
-            field.unescaped_key().get(key) != simdjson::SUCCESS || !on_field(key, field.value())) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// Same, for a nested object value.
-template <class OnField> bool for_each_member(od::value value, OnField on_field) {
-    od::object object;
-    if (value.get_object().get(object) != simdjson::SUCCESS) {
+    if (json.get_object().get(object) != simdjson::SUCCESS) {
         return false;
     }
     for (auto field_result : object) {
@@ -795,7 +778,7 @@ check connection::impl::handle_frame(time_point now, std::string_view text) {
     doc.rewind();
     std::optional<std::int64_t> op;
     std::string_view d = "null";
-    const bool envelope_ok = for_each_field(doc, [&](std::string_view key, od::value v) {
+    const bool envelope_ok = for_each_member(doc, [&](std::string_view key, od::value v) {
         if (key == "op") {
             std::int64_t value = 0;
             if (v.get_int64().get(value) != simdjson::SUCCESS) {
@@ -869,8 +852,8 @@ check connection::impl::handle_identify(time_point now, std::string_view d) {
     identify_fields f;
     od::document doc;
     if (parse_body(d).get(doc) != simdjson::SUCCESS ||
-        !for_each_field(doc, [&](std::string_view key,
-                                 od::value v) { return read_identify_field(f, key, v); }) ||
+        !for_each_member(doc, [&](std::string_view key,
+                                  od::value v) { return read_identify_field(f, key, v); }) ||
         !f.have_token || !f.have_properties || !f.have_intents) {
         return bad_payload("malformed identify");
     }
@@ -978,7 +961,7 @@ check connection::impl::handle_resume(time_point now, std::string_view d) {
     resume_fields f;
     od::document doc;
     const bool ok = parse_body(d).get(doc) == simdjson::SUCCESS &&
-                    for_each_field(doc, [&](std::string_view key, od::value v) {
+                    for_each_member(doc, [&](std::string_view key, od::value v) {
                         if (key == "token") {
                             f.have_token = v.get_string().get(f.token) == simdjson::SUCCESS;
                             return f.have_token;
@@ -1056,10 +1039,10 @@ check connection::impl::handle_presence(time_point /*now*/, std::string_view d) 
     bool have_status = false;
     bool have_activities = false;
     if (parse_body(d).get(doc) != simdjson::SUCCESS ||
-        !for_each_field(doc,
-                        [&](std::string_view key, od::value v) {
-                            return read_presence_member(have_status, have_activities, key, v);
-                        }) ||
+        !for_each_member(doc,
+                         [&](std::string_view key, od::value v) {
+                             return read_presence_member(have_status, have_activities, key, v);
+                         }) ||
         !have_status || !have_activities) {
         return bad_payload("malformed presence update");
     }
@@ -1077,7 +1060,7 @@ check connection::impl::handle_voice_state(time_point now, std::string_view d) {
     bool have_deaf = false;
     od::document doc;
     const bool ok = parse_body(d).get(doc) == simdjson::SUCCESS &&
-                    for_each_field(doc, [&](std::string_view key, od::value v) {
+                    for_each_member(doc, [&](std::string_view key, od::value v) {
                         if (key == "guild_id") {
                             have_guild = read_snowflake(v, guild_id);
                             return have_guild;
@@ -1115,7 +1098,7 @@ check connection::impl::handle_request_members(time_point now, std::string_view 
     member_fields f;
     od::document doc;
     if (parse_body(d).get(doc) != simdjson::SUCCESS ||
-        !for_each_field(
+        !for_each_member(
             doc, [&](std::string_view key, od::value v) { return read_member_field(f, key, v); })) {
         return bad_payload("malformed request guild members");
     }
@@ -1146,7 +1129,7 @@ check connection::impl::handle_soundboard(time_point /*now*/, std::string_view d
     bool have_ids = false;
     od::document doc;
     const bool ok = parse_body(d).get(doc) == simdjson::SUCCESS &&
-                    for_each_field(doc, [&](std::string_view key, od::value v) {
+                    for_each_member(doc, [&](std::string_view key, od::value v) {
                         if (key != "guild_ids") {
                             return true;
                         }
@@ -1172,7 +1155,7 @@ check connection::impl::handle_channel_info(time_point /*now*/, std::string_view
     std::vector<std::string> fields;
     od::document doc;
     const bool ok = parse_body(d).get(doc) == simdjson::SUCCESS &&
-                    for_each_field(doc, [&](std::string_view key, od::value v) {
+                    for_each_member(doc, [&](std::string_view key, od::value v) {
                         if (key == "guild_id") {
                             have_guild = read_snowflake(v, guild_id);
                             return have_guild;

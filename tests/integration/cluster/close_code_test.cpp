@@ -147,7 +147,7 @@ TEST_P(close_code_reaction, matches_the_policy) {
     EXPECT_EQ(a.records[*closed].code, policy.code) << a.records[*closed].describe();
     EXPECT_EQ(a.records[*closed].reaction, policy.reaction) << a.records[*closed].describe();
     a.log = emu.log();
-    const auto fault = find_entry(a.log, 0, "fault", 0);
+    const auto fault = find_injected_fault(a.log, 0);
     ASSERT_TRUE(fault.has_value()) << excerpt(a.log);
     a.fault = *fault;
 

@@ -428,6 +428,16 @@ std::optional<std::size_t> find_entry(const json::array& log, std::size_t from,
     return std::nullopt;
 }
 
+std::optional<std::size_t> find_injected_fault(const json::array& log, std::uint32_t shard) {
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        if (event_of(log[i]) == "fault" && shard_of(log[i]) == shard &&
+            log[i].at("fault").as_string() != "flood") {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
 std::vector<json::object> entries(const json::array& log, std::size_t from, std::string_view event,
                                   std::optional<std::uint32_t> shard) {
     std::vector<json::object> out;
@@ -443,9 +453,6 @@ std::string excerpt(const json::array& log, std::size_t from, std::size_t max) {
     std::string out;
     std::size_t n = 0;
     for (std::size_t i = from; i < log.size() && n < max; ++i) {
-        if (event_of(log[i]) == "heartbeat") {
-            continue; // noise
-        }
         out += "  " + json::serialize(log[i]) + "\n";
         ++n;
     }

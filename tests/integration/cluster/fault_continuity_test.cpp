@@ -180,7 +180,7 @@ TEST_P(continuity, across_the_recovery) {
 
     const auto records = run.events().snapshot();
     const auto log = emu.log();
-    const auto fault_at = find_entry(log, 0, "fault", 0);
+    const auto fault_at = find_injected_fault(log, 0);
     ASSERT_TRUE(fault_at.has_value()) << excerpt(log);
     const auto sessions_text = expect_sequences(records, log, mark, fault.new_session);
     const auto replayed = fault.new_session

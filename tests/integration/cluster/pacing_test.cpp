@@ -51,16 +51,32 @@ private:
     std::size_t count_ = 0;
 };
 
-/// Checks the emulator's identify entries for `n` shards in `mc` buckets of `window`.
-void expect_paced(const json::array& log, std::uint32_t n, std::uint32_t mc, milliseconds window) {
+/// When the cluster said it sent Identify (`identifying`), per shard, in ms since `run`.
+using client_times = std::map<std::uint32_t, std::vector<long long>>;
+
+std::string client_side(const client_times& sent, std::uint32_t shard) {
+    std::string out = "shard " + std::to_string(shard) + " sent at";
+    if (const auto it = sent.find(shard); it != sent.end()) {
+        for (const auto t : it->second) {
+            out += " " + std::to_string(t);
+        }
+    }
+    return out + " ms";
+}
+
+/// Checks the emulator's identify entries for `n` shards in `mc` buckets of `window`. `sent` only
+/// enriches the messages: it tells a client that sent too early from a delay on the way.
+void expect_paced(const json::array& log, std::uint32_t n, std::uint32_t mc, milliseconds window,
+                  const client_times& sent) {
     const auto identifies = entries(log, 0, "identify");
     std::map<std::uint32_t, int> per_shard;
-    std::map<std::uint32_t, std::vector<std::uint64_t>> per_bucket;
+    // (t_ms, shard) per bucket
+    std::map<std::uint32_t, std::vector<std::pair<std::uint64_t, std::uint32_t>>> per_bucket;
     std::vector<std::uint64_t> all;
     for (const auto& e : identifies) {
         const auto shard = e.at("shard").to_number<std::uint32_t>();
         ++per_shard[shard];
-        per_bucket[shard % mc].push_back(t_ms_of(e));
+        per_bucket[shard % mc].emplace_back(t_ms_of(e), shard);
         all.push_back(t_ms_of(e));
     }
     EXPECT_EQ(per_shard.size(), n) << "shards that identified";
@@ -82,11 +98,15 @@ void expect_paced(const json::array& log, std::uint32_t n, std::uint32_t mc, mil
         for (auto& [bucket, times] : per_bucket) {
             std::sort(times.begin(), times.end());
             for (std::size_t i = 1; i < times.size(); ++i) {
-                const auto gap = times[i] - times[i - 1];
-                const auto text = "bucket " + std::to_string(bucket) + ": at " +
-                                  std::to_string(times[i - 1]) + " and " +
-                                  std::to_string(times[i]) + " ms (gap " + std::to_string(gap) +
-                                  " ms, window " + std::to_string(w) + " ms)";
+                const auto [t0, s0] = times[i - 1];
+                const auto [t1, s1] = times[i];
+                const auto gap = t1 - t0;
+                const auto text = "bucket " + std::to_string(bucket) + ": shards " +
+                                  std::to_string(s0) + ", " + std::to_string(s1) + " arrived at " +
+                                  std::to_string(t0) + " and " + std::to_string(t1) + " ms (gap " +
+                                  std::to_string(gap) + " ms, window " + std::to_string(w) +
+                                  " ms); client: " + client_side(sent, s0) + ", " +
+                                  client_side(sent, s1);
                 if (gap < w) {
                     early.add(text);
                 }
@@ -176,7 +196,14 @@ pacing_result run_pacing(std::uint32_t n, std::uint32_t mc, bool discovery,
             static_cast<double>(t_ms_of(entries(log, 0, "ready").back()) - t_ms_of(log[*first])) /
             1000.0;
     }
-    expect_paced(log, n, mc, emu.settings().identify_window);
+    client_times sent;
+    for (const auto& r : records) {
+        if (r.is(gw::lifecycle_kind::identifying)) {
+            sent[r.shard].push_back(
+                std::chrono::duration_cast<milliseconds>(r.at - run.started_at()).count());
+        }
+    }
+    expect_paced(log, n, mc, emu.settings().identify_window, sent);
     {
         violations unexpected("lifecycle events a clean start has none of");
         for (const auto& r : records) {
