@@ -2,6 +2,7 @@
 // sequence of client frames, closes, drops, control-API faults and time jumps, and checks the
 // invariants every path must keep: nothing crashes, nothing is output after a close or a drop, a
 // closed connection wants no timer, and a flood never queues without bound.
+#include "fuzz_input.hpp"
 #include "shardgate/emulator/connection.hpp"
 #include "shardgate/emulator/world.hpp"
 
@@ -19,25 +20,7 @@ namespace gw = shardgate::gateway;
 
 namespace {
 
-class input {
-public:
-    input(const std::uint8_t* data, std::size_t size)
-        : data_(data)
-        , size_(size) {}
-    [[nodiscard]] bool empty() const { return pos_ >= size_; }
-    std::uint8_t byte() { return empty() ? 0 : data_[pos_++]; }
-    std::string_view bytes(std::size_t n) {
-        n = std::min(n, size_ - pos_);
-        const std::string_view out(reinterpret_cast<const char*>(data_ + pos_), n); // NOLINT
-        pos_ += n;
-        return out;
-    }
-
-private:
-    const std::uint8_t* data_;
-    std::size_t size_;
-    std::size_t pos_ = 0;
-};
+using shardgate::fuzz::input;
 
 // Frames a real client sends, so that the fuzzer reaches deep states quickly. "@S" is replaced by
 // the last session id seen.

@@ -2,6 +2,7 @@
 // (frames, closes, drops, permits, time jumps, commands) and checks invariants that must hold on
 // every path: nothing crashes, Identify is only sent after a permit, nothing is sent after a fatal
 // stop, and no 60 s window holds more than 120 frames.
+#include "fuzz_input.hpp"
 #include "shardgate/gateway/shard.hpp"
 
 #include <cstddef>
@@ -15,25 +16,7 @@ namespace gw = shardgate::gateway;
 
 namespace {
 
-class input {
-public:
-    input(const std::uint8_t* data, std::size_t size)
-        : data_(data)
-        , size_(size) {}
-    [[nodiscard]] bool empty() const { return pos_ >= size_; }
-    std::uint8_t byte() { return empty() ? 0 : data_[pos_++]; }
-    std::string_view bytes(std::size_t n) {
-        n = std::min(n, size_ - pos_);
-        const std::string_view out(reinterpret_cast<const char*>(data_ + pos_), n); // NOLINT
-        pos_ += n;
-        return out;
-    }
-
-private:
-    const std::uint8_t* data_;
-    std::size_t size_;
-    std::size_t pos_ = 0;
-};
+using shardgate::fuzz::input;
 
 // Frames a real gateway sends, so that the fuzzer reaches deep states quickly.
 constexpr std::string_view canned[] = {
