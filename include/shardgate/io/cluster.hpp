@@ -60,9 +60,11 @@ struct cluster_options {
     std::chrono::milliseconds identify_window{5'000};
     /// Added to `identify_window` between two permits of one bucket. The gateway measures the
     /// spacing when Identifies arrive, and the first of two can leave late (its io_context busy
-    /// with other shards' handshakes) while the second leaves at once: without a margin they can
-    /// arrive a few ms less than a window apart and be turned away (op 9).
-    std::chrono::milliseconds identify_margin{50};
+    /// with other shards' handshakes, or network jitter) while the second leaves at once: without a
+    /// margin they can arrive a little less than a window apart and be turned away (op 9, then a
+    /// 1-5 s wait). 250 ms is 5 % of Discord's window; on a loaded machine 50 ms was not enough
+    /// (tests/integration/cluster, 256 shards on two busy cores: 73 ms late).
+    std::chrono::milliseconds identify_margin{250};
     /// After `stop()`, how long shards get to finish their close handshakes (1000) before `run`
     /// returns anyway.
     std::chrono::milliseconds stop_grace{5'000};
