@@ -21,7 +21,6 @@ constexpr std::array<std::byte, 4> sync_suffix{std::byte{0x00}, std::byte{0x00},
                                                std::byte{0xff}};
 
 // Gateway payloads compress about 5x; start the output buffer near the expected size.
-constexpr std::size_t min_output_capacity = 4096;
 constexpr std::size_t expected_ratio = 4;
 
 // z_stream counts are uInt (32 bits): larger buffers go through in chunks.
@@ -61,7 +60,6 @@ zlib_inflater::zlib_inflater(zlib_inflater&& other) noexcept
     , stream_(std::exchange(other.stream_, nullptr))
     , pending_(std::move(other.pending_))
     , out_(std::move(other.out_))
-    , out_capacity_(std::exchange(other.out_capacity_, 0))
     , error_(std::exchange(other.error_, {}))
     , bytes_in_(std::exchange(other.bytes_in_, 0))
     , bytes_out_(std::exchange(other.bytes_out_, 0))
@@ -76,7 +74,6 @@ zlib_inflater& zlib_inflater::operator=(zlib_inflater&& other) noexcept {
         std::swap(stream_, taken.stream_);
         std::swap(pending_, taken.pending_);
         std::swap(out_, taken.out_);
-        std::swap(out_capacity_, taken.out_capacity_);
         std::swap(error_, taken.error_);
         std::swap(bytes_in_, taken.bytes_in_);
         std::swap(bytes_out_, taken.bytes_out_);
@@ -134,8 +131,8 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
     // One byte of room past the cap: filling it proves the message is over the cap without
     // inflating any further.
     const std::size_t usable_limit = saturating_add(limits_.max_message_bytes, 1);
-    if (out_capacity_ == 0) {
-        grow_output(0, input.size() * expected_ratio);
+    if (out_.capacity() == 0) {
+        out_.grow(0, input.size() * expected_ratio, limits_.max_message_bytes);
     }
 
     const std::byte* in = input.data();
@@ -143,19 +140,19 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
     std::size_t produced = 0;
     bool stream_ended = false;
     for (;;) {
-        const std::size_t room_end = std::min(out_capacity_ - json_padding, usable_limit);
+        const std::size_t room_end = out_.room_end(limits_.max_message_bytes);
         if (produced == room_end) {
             if (room_end == usable_limit) {
                 return fail(make_error_code(error::decompressed_too_large));
             }
-            grow_output(produced, 0);
+            out_.grow(produced, 0, limits_.max_message_bytes);
             continue;
         }
         const uInt in_chunk = chunk(in_left);
         const uInt out_chunk = chunk(room_end - produced);
         zs.next_in = reinterpret_cast<const Bytef*>(in); // NOLINT: zlib takes bytes as Bytef
         zs.avail_in = in_chunk;
-        zs.next_out = reinterpret_cast<Bytef*>(out_.get() + produced); // NOLINT
+        zs.next_out = reinterpret_cast<Bytef*>(out_.data() + produced); // NOLINT
         zs.avail_out = out_chunk;
         const int rc = inflate(&zs, Z_SYNC_FLUSH);
         const std::size_t consumed = in_chunk - zs.avail_in;
@@ -206,26 +203,9 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
         return fail(make_error_code(error::decompression_failed));
     }
 
-    // simdjson reads up to json_padding bytes past the end; make them defined.
-    std::memset(out_.get() + produced, 0, json_padding); // NOLINT(*-pointer-arithmetic)
     ++messages_;
     bytes_out_ += produced;
-    return {{}, std::string_view(out_.get(), produced)};
-}
-
-void zlib_inflater::grow_output(std::size_t produced, std::size_t hint) {
-    // Never more than the cap (plus the detection byte and the padding), whatever the peer sends.
-    const std::size_t max_capacity =
-        saturating_add(saturating_add(limits_.max_message_bytes, 1), json_padding);
-    std::size_t want = out_capacity_ == 0 ? std::max(min_output_capacity, hint)
-                                          : saturating_add(out_capacity_, out_capacity_);
-    want = std::min(want, max_capacity);
-    auto fresh = std::make_unique_for_overwrite<char[]>(want); // NOLINT(*-avoid-c-arrays)
-    if (produced != 0) {
-        std::memcpy(fresh.get(), out_.get(), produced);
-    }
-    out_ = std::move(fresh);
-    out_capacity_ = want;
+    return {{}, out_.finish(produced)};
 }
 
 inflate_result zlib_inflater::fail(std::error_code ec) noexcept {
@@ -243,8 +223,7 @@ void zlib_inflater::reset() noexcept {
 }
 
 void zlib_inflater::release_buffers() noexcept {
-    out_.reset();
-    out_capacity_ = 0;
+    out_.release();
     if (pending_.empty()) {
         std::vector<std::byte>().swap(pending_);
     }

@@ -16,7 +16,6 @@ namespace shardgate::gateway {
 namespace {
 
 // Gateway payloads compress about 5x; start the output buffer near the expected size.
-constexpr std::size_t min_output_capacity = 4096;
 constexpr std::size_t expected_ratio = 4;
 
 std::size_t saturating_add(std::size_t a, std::size_t b) noexcept {
@@ -50,7 +49,6 @@ zstd_inflater::zstd_inflater(zstd_inflater&& other) noexcept
     : limits_(other.limits_)
     , ctx_(std::exchange(other.ctx_, nullptr))
     , out_(std::move(other.out_))
-    , out_capacity_(std::exchange(other.out_capacity_, 0))
     , error_(std::exchange(other.error_, {}))
     , bytes_in_(std::exchange(other.bytes_in_, 0))
     , bytes_out_(std::exchange(other.bytes_out_, 0))
@@ -62,7 +60,6 @@ zstd_inflater& zstd_inflater::operator=(zstd_inflater&& other) noexcept {
         std::swap(limits_, taken.limits_);
         std::swap(ctx_, taken.ctx_);
         std::swap(out_, taken.out_);
-        std::swap(out_capacity_, taken.out_capacity_);
         std::swap(error_, taken.error_);
         std::swap(bytes_in_, taken.bytes_in_);
         std::swap(bytes_out_, taken.bytes_out_);
@@ -84,23 +81,23 @@ inflate_result zstd_inflater::feed(std::span<const std::byte> frame) {
     // One byte of room past the cap: filling it proves the message is over the cap without
     // decoding any further.
     const std::size_t usable_limit = saturating_add(limits_.max_message_bytes, 1);
-    if (out_capacity_ == 0) {
-        grow_output(0, frame.size() * expected_ratio);
+    if (out_.capacity() == 0) {
+        out_.grow(0, frame.size() * expected_ratio, limits_.max_message_bytes);
     }
 
     ZSTD_inBuffer in{frame.data(), frame.size(), 0};
     std::size_t produced = 0;
     for (;;) {
-        const std::size_t room_end = std::min(out_capacity_ - json_padding, usable_limit);
+        const std::size_t room_end = out_.room_end(limits_.max_message_bytes);
         if (produced == room_end) {
             if (room_end == usable_limit) {
                 return fail(make_error_code(error::decompressed_too_large));
             }
-            grow_output(produced, 0);
+            out_.grow(produced, 0, limits_.max_message_bytes);
             continue;
         }
         const std::size_t in_before = in.pos;
-        ZSTD_outBuffer out{out_.get(), room_end, produced};
+        ZSTD_outBuffer out{out_.data(), room_end, produced};
         const std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
         if (ZSTD_isError(rc) != 0U) {
             if (is_out_of_memory(rc)) {
@@ -124,11 +121,9 @@ inflate_result zstd_inflater::feed(std::span<const std::byte> frame) {
         }
     }
 
-    // simdjson reads up to json_padding bytes past the end; make them defined.
-    std::memset(out_.get() + produced, 0, json_padding); // NOLINT(*-pointer-arithmetic)
     ++messages_;
     bytes_out_ += produced;
-    return {{}, std::string_view(out_.get(), produced)};
+    return {{}, out_.finish(produced)};
 }
 
 void zstd_inflater::ensure_context() {
@@ -149,21 +144,6 @@ void zstd_inflater::ensure_context() {
     ctx_ = ctx;
 }
 
-void zstd_inflater::grow_output(std::size_t produced, std::size_t hint) {
-    // Never more than the cap (plus the detection byte and the padding), whatever the peer sends.
-    const std::size_t max_capacity =
-        saturating_add(saturating_add(limits_.max_message_bytes, 1), json_padding);
-    std::size_t want = out_capacity_ == 0 ? std::max(min_output_capacity, hint)
-                                          : saturating_add(out_capacity_, out_capacity_);
-    want = std::min(want, max_capacity);
-    auto fresh = std::make_unique_for_overwrite<char[]>(want); // NOLINT(*-avoid-c-arrays)
-    if (produced != 0) {
-        std::memcpy(fresh.get(), out_.get(), produced);
-    }
-    out_ = std::move(fresh);
-    out_capacity_ = want;
-}
-
 inflate_result zstd_inflater::fail(std::error_code ec) noexcept {
     error_ = ec;
     return {ec, std::nullopt};
@@ -178,8 +158,7 @@ void zstd_inflater::reset() noexcept {
 }
 
 void zstd_inflater::release_buffers() noexcept {
-    out_.reset();
-    out_capacity_ = 0;
+    out_.release();
 }
 
 // ---------------------------------------------------------------------------------------------------

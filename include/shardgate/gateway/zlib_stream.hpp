@@ -9,6 +9,7 @@
 /// @see https://discord.com/developers/docs/events/gateway#transport-compression
 
 #include "shardgate/gateway/compression.hpp"
+#include "shardgate/gateway/detail/message_buffer.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -108,19 +109,16 @@ public:
     [[nodiscard]] std::size_t pending_compressed_bytes() const noexcept { return pending_.size(); }
     /// Capacity of the output buffer, padding included; never above
     /// `max_message_bytes + 1 + json_padding`.
-    [[nodiscard]] std::size_t buffer_capacity() const noexcept { return out_capacity_; }
+    [[nodiscard]] std::size_t buffer_capacity() const noexcept { return out_.capacity(); }
 
 private:
     inflate_result inflate_message(std::span<const std::byte> input);
-    void grow_output(std::size_t produced, std::size_t hint);
     inflate_result fail(std::error_code ec) noexcept;
 
     inflate_limits limits_;
     z_stream_s* stream_ = nullptr; // owned; null until the first feed
     std::vector<std::byte> pending_;
-    // Grown without zero-filling, only up to the cap; hence not a vector.
-    std::unique_ptr<char[]> out_; // NOLINT(*-avoid-c-arrays)
-    std::size_t out_capacity_ = 0;
+    detail::message_buffer out_;
     std::error_code error_;
     std::uint64_t bytes_in_ = 0;
     std::uint64_t bytes_out_ = 0;
