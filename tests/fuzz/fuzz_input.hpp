@@ -1,6 +1,6 @@
 #pragma once
-// The fuzzers' reader of libFuzzer's bytes: single bytes to choose what to do, byte runs for payloads.
-// Past the end it returns zeros and empty runs, so a harness never reads out of bounds.
+// The fuzzers' reader of libFuzzer's bytes: single bytes to choose what to do, byte runs for
+// payloads. Past the end it returns zeros and empty runs, so a harness never reads out of bounds.
 
 #include <algorithm>
 #include <cstddef>
