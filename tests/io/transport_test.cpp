@@ -3,9 +3,27 @@
 #include "client_transport.hpp"
 #include "io_test_support.hpp"
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <gtest/gtest.h>
+#include <memory>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
 
 namespace {
 
@@ -194,6 +212,230 @@ TEST(client_transport, silent_server_hits_the_connect_timeout) {
     ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
     EXPECT_EQ(r.failed, std::make_error_code(std::errc::timed_out));
     EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// wss:// against a TLS WebSocket server with a self-signed certificate for "localhost"
+
+/// A fresh key (EC P-256) and a self-signed certificate: CN=localhost, subjectAltName
+/// DNS:localhost, valid from a minute ago for one day.
+struct self_signed_cert {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, &EVP_PKEY_free};
+    std::unique_ptr<X509, decltype(&X509_free)> cert{nullptr, &X509_free};
+
+    self_signed_cert() {
+        char curve[] = "P-256"; // EVP_PKEY_Q_keygen's variadic argument is a char*
+        key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
+        cert.reset(X509_new());
+        if (!key || !cert) {
+            throw std::runtime_error("OpenSSL: key or certificate allocation failed");
+        }
+        X509* x = cert.get();
+        X509_set_version(x, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+        X509_gmtime_adj(X509_getm_notBefore(x), -60);
+        X509_gmtime_adj(X509_getm_notAfter(x), 24L * 3600);
+        X509_set_pubkey(x, key.get());
+        X509_NAME* name = X509_get_subject_name(x);
+        const std::string cn = "localhost";
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>(cn.c_str()), // NOLINT
+                                   -1, -1, 0);
+        X509_set_issuer_name(x, name);
+        X509V3_CTX ctx{};
+        X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+        for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost"},
+                                         std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+            X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+            if (ext == nullptr || X509_add_ext(x, ext, -1) != 1) {
+                X509_EXTENSION_free(ext);
+                throw std::runtime_error("OpenSSL: adding an extension failed");
+            }
+            X509_EXTENSION_free(ext);
+        }
+        if (X509_sign(x, key.get(), EVP_sha256()) == 0) {
+            throw std::runtime_error("OpenSSL: X509_sign failed");
+        }
+    }
+
+    /// Writes the certificate as PEM to `path`.
+    void write_pem(const std::filesystem::path& path) const {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        EXPECT_EQ(PEM_write_X509(f, cert.get()), 1);
+        std::fclose(f);
+    }
+};
+
+/// A TLS WebSocket server for one connection on 127.0.0.1 (synchronous Beast on a thread): TLS
+/// handshake, WebSocket accept, one text frame (Hello), then it reads until the client goes away.
+class tls_ws_server {
+public:
+    explicit tls_ws_server(const self_signed_cert& c) {
+        SSL_CTX_use_certificate(ctx_.native_handle(), c.cert.get());
+        SSL_CTX_use_PrivateKey(ctx_.native_handle(), c.key.get());
+        std::promise<void> done;
+        finished_ = done.get_future();
+        thread_ = std::thread([this, d = std::move(done)]() mutable {
+            serve();
+            d.set_value();
+        });
+    }
+    ~tls_ws_server() {
+        // The client has ended by now, so the server has too; if not (a failed test), wake it.
+        if (finished_.wait_for(10s) != std::future_status::ready) {
+            ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+            ::shutdown(accepted_fd_.load(), SHUT_RDWR);
+        }
+        thread_.join();
+    }
+    tls_ws_server(const tls_ws_server&) = delete;
+    tls_ws_server& operator=(const tls_ws_server&) = delete;
+    tls_ws_server(tls_ws_server&&) = delete;
+    tls_ws_server& operator=(tls_ws_server&&) = delete;
+
+    [[nodiscard]] std::string url() const {
+        return "wss://localhost:" + std::to_string(acceptor_.local_endpoint().port()) + "/?v=10";
+    }
+    /// The SNI host name the client sent; valid once the server thread has finished.
+    [[nodiscard]] std::string servername() {
+        EXPECT_EQ(finished_.wait_for(10s), std::future_status::ready);
+        return servername_;
+    }
+
+private:
+    void serve() {
+        namespace beast = boost::beast;
+        boost::system::error_code ec;
+        asio::ip::tcp::socket s(ioc_);
+        acceptor_.accept(s, ec);
+        if (ec) {
+            return;
+        }
+        accepted_fd_ = s.native_handle();
+        beast::websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(std::move(s), ctx_);
+        ws.next_layer().handshake(asio::ssl::stream_base::server, ec);
+        if (ec) {
+            return;
+        }
+        if (const char* sn =
+                SSL_get_servername(ws.next_layer().native_handle(), TLSEXT_NAMETYPE_host_name)) {
+            servername_ = sn;
+        }
+        ws.accept(ec);
+        if (ec) {
+            return;
+        }
+        ws.text(true);
+        ws.write(asio::buffer(std::string_view(R"({"op":10,"d":{"heartbeat_interval":1000}})")),
+                 ec);
+        beast::flat_buffer buffer;
+        while (!ec) {
+            ws.read(buffer, ec); // until the client's close frame or its TCP close
+            buffer.clear();
+        }
+    }
+
+    asio::io_context ioc_;
+    asio::ssl::context ctx_{asio::ssl::context::tls_server};
+    asio::ip::tcp::acceptor acceptor_{ioc_, {asio::ip::make_address("127.0.0.1"), 0}};
+    std::atomic<int> accepted_fd_{-1};
+    std::string servername_;
+    std::future<void> finished_;
+    std::thread thread_;
+};
+
+std::string lower(std::string s) {
+    for (auto& c : s) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return s;
+}
+
+TEST(client_transport_tls, self_signed_certificate_fails_verification) {
+    const self_signed_cert cert;
+    tls_ws_server server(cert);
+    asio::io_context ioc;
+    recorder r;
+    detail::transport_options o;
+    o.tls = detail::make_tls_context(true); // the system trust store
+    auto t = detail::open_transport(ioc, server.url(), o, r);
+    ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
+    EXPECT_FALSE(r.open);
+    ASSERT_TRUE(r.failed);
+    const auto what = lower(std::string(r.failed->category().name()) + ": " + r.failed->message());
+    EXPECT_TRUE(what.find("certificate") != std::string::npos ||
+                what.find("verify") != std::string::npos)
+        << what;
+}
+
+TEST(client_transport_tls, verification_off_connects_and_receives_hello) {
+    const self_signed_cert cert;
+    tls_ws_server server(cert);
+    asio::io_context ioc;
+    recorder r;
+    detail::transport_options o;
+    o.tls = detail::make_tls_context(false);
+    auto t = detail::open_transport(ioc, server.url(), o, r);
+    ASSERT_TRUE(run_until(ioc, [&] { return !r.messages.empty() || r.ended(); }))
+        << (r.failed ? r.failed->message() : "");
+    EXPECT_TRUE(r.open);
+    ASSERT_EQ(r.messages.size(), 1U);
+    EXPECT_TRUE(r.text.front());
+    EXPECT_EQ(r.messages.front(), R"({"op":10,"d":{"heartbeat_interval":1000}})");
+    t->drop();
+    EXPECT_EQ(server.servername(), "localhost");
+}
+
+// transport_options has no CA hook: the TLS context always loads the default trust store, which
+// OpenSSL lets SSL_CERT_FILE replace. That is how this test trusts its own certificate.
+TEST(client_transport_tls, trusted_certificate_verifies_and_sends_sni) {
+    const self_signed_cert cert;
+    const auto pem = std::filesystem::temp_directory_path() /
+                     ("shardgate_localhost_" + std::to_string(::getpid()) + ".pem");
+    cert.write_pem(pem);
+    std::shared_ptr<detail::tls_context> tls;
+    {
+        const char* old = std::getenv("SSL_CERT_FILE"); // NOLINT(concurrency-mt-unsafe)
+        const std::optional<std::string> saved =
+            old ? std::optional<std::string>(old) : std::nullopt;
+        ::setenv("SSL_CERT_FILE", pem.c_str(), 1); // NOLINT(concurrency-mt-unsafe)
+        tls = detail::make_tls_context(true);
+        if (saved) {
+            ::setenv("SSL_CERT_FILE", saved->c_str(), 1); // NOLINT(concurrency-mt-unsafe)
+        } else {
+            ::unsetenv("SSL_CERT_FILE"); // NOLINT(concurrency-mt-unsafe)
+        }
+    }
+    std::filesystem::remove(pem);
+    tls_ws_server server(cert);
+    asio::io_context ioc;
+    recorder r;
+    detail::transport_options o;
+    o.tls = tls;
+    auto t = detail::open_transport(ioc, server.url(), o, r);
+    ASSERT_TRUE(run_until(ioc, [&] { return !r.messages.empty() || r.ended(); }));
+    ASSERT_TRUE(r.open) << (r.failed ? r.failed->message() : "");
+    ASSERT_EQ(r.messages.size(), 1U);
+    EXPECT_NE(r.messages.front().find("\"op\":10"), std::string::npos);
+    t->drop();
+    EXPECT_EQ(server.servername(), "localhost");
+
+    // The same trusted certificate under another name (an IP literal, no SNI): the host-name
+    // check rejects it.
+    tls_ws_server by_ip(cert);
+    recorder r2;
+    auto url = by_ip.url();
+    url.replace(url.find("localhost"), 9, "127.0.0.1");
+    auto t2 = detail::open_transport(ioc, url, o, r2);
+    ASSERT_TRUE(run_until(ioc, [&] { return r2.ended(); }));
+    EXPECT_FALSE(r2.open);
+    ASSERT_TRUE(r2.failed);
+    const auto what = lower(r2.failed->message());
+    EXPECT_TRUE(what.find("certificate") != std::string::npos ||
+                what.find("verify") != std::string::npos)
+        << what;
+    EXPECT_EQ(by_ip.servername(), "");
 }
 
 TEST(parse_url, splits_scheme_host_port_and_target) {
