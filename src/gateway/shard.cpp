@@ -98,6 +98,8 @@ void shard::on_connected(time_point now) {
 
 void shard::on_text(time_point now, std::string_view text) {
     if (connection_open()) {
+        stats_.received_bytes += text.size();
+        stats_.payload_bytes += text.size();
         handle_payload(now, text, false);
     }
 }
@@ -106,6 +108,7 @@ void shard::on_binary(time_point now, std::span<const std::byte> bytes) {
     if (!connection_open()) {
         return;
     }
+    stats_.received_bytes += bytes.size();
     auto result = inflater_.feed(bytes);
     if (auto ec = result.ec) {
         // The stream is unusable now; a new connection brings a fresh inflater, and resuming asks
@@ -115,6 +118,7 @@ void shard::on_binary(time_point now, std::span<const std::byte> bytes) {
         return;
     }
     if (result.message) {
+        stats_.payload_bytes += result.message->size();
         handle_payload(now, *result.message, true);
     }
 }
@@ -414,7 +418,7 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
         if (awaiting_ack_) {
             awaiting_ack_ = false;
             ++stats_.heartbeat_acks;
-            latency_ = std::chrono::duration_cast<milliseconds>(now - last_beat_at_);
+            latency_ = std::chrono::duration_cast<std::chrono::microseconds>(now - last_beat_at_);
             if (state_ == shard_state::active) {
                 backoff_.reset(); // a session that is up and acknowledged counts as healthy
             }
@@ -429,6 +433,9 @@ void shard::handle_dispatch(time_point now, const received_payload& payload) {
         seq_ = payload.s;
     }
     ++stats_.dispatches;
+    if (state_ == shard_state::resuming && payload.t != "RESUMED") {
+        ++stats_.replayed;
+    }
     emit(dispatch_event{id(), payload.s.value_or(0), payload.t, payload.d});
     if (payload.t == "READY") {
         ready_info ready;
@@ -519,6 +526,7 @@ void shard::send_heartbeat(time_point now) {
 
 void shard::send_frame(time_point now, std::string payload, send_kind kind, bool sensitive) {
     limiter_.record(kind, now);
+    stats_.sent_bytes += payload.size();
     emit(action::send_text{std::move(payload), sensitive});
 }
 
@@ -527,6 +535,10 @@ void shard::flush_queue(time_point now) {
         auto& front = queue_.front();
         queue_ready_at_ = limiter_.ready_at(front.kind, now);
         if (queue_ready_at_ > now) {
+            if (!front.waited) {
+                front.waited = true;
+                ++stats_.send_limiter_waits;
+            }
             return;
         }
         ++stats_.commands_sent;

@@ -11,6 +11,7 @@
 #include "shardgate/io/cluster.hpp"
 
 #include "client_transport.hpp"
+#include "cluster_metrics.hpp"
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/error.hpp"
 #include "shardgate/gateway/identify_scheduler.hpp"
@@ -45,6 +46,9 @@ namespace {
 constexpr std::uint16_t sharding_required = 4011;
 
 struct worker {
+    explicit worker(detail::worker_counters& c)
+        : counters(c) {}
+    detail::worker_counters& counters; ///< Owned by the cluster: outlives the worker.
     asio::io_context ioc{1};
     asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
 };
@@ -77,6 +81,7 @@ public:
     void stop();
     std::error_code send(std::uint32_t shard, gateway::command cmd);
     std::vector<shard_status> status() const;
+    std::string metrics() const;
 
     // Called by runners, from their worker thread.
     detail::transport_options transport_options_for(std::string_view url);
@@ -91,6 +96,10 @@ public:
     std::function<void(const gateway::lifecycle_event&)> on_lifecycle_;
     bool handle_signals_ = false;
     std::atomic<std::uint32_t> shard_count_{0};
+    observe::histogram heartbeat_latency_{observe::latency_buckets_seconds};
+    /// Rare tallies (a close, a bad frame), from any worker.
+    void count_close(std::uint16_t code);
+    void count_decode_error(const std::error_code& ec);
 
 private:
     void start_generation(std::uint32_t count, const std::vector<std::uint32_t>& ids);
@@ -100,6 +109,7 @@ private:
     void post_to_control(std::function<void()> f);
 
     std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<std::unique_ptr<detail::worker_counters>> counters_; ///< One per worker; kept.
     std::once_flag tls_once_;
     std::shared_ptr<detail::tls_context> tls_;
     std::string gateway_url_;
@@ -118,6 +128,11 @@ private:
     std::optional<cluster_exit> exit_;
     std::exception_ptr failure_;
     std::vector<shard_status> final_status_; ///< status() once run has returned.
+    std::optional<std::uint32_t> final_budget_;
+
+    mutable std::mutex tallies_mutex_;
+    std::map<std::uint16_t, std::uint64_t> closes_;
+    std::map<std::string, std::uint64_t> decode_errors_;
 
     // Worker 0 only.
     std::optional<asio::steady_timer> scheduler_timer_;
@@ -280,6 +295,7 @@ private:
     void carry_out(gateway::action::cancel_identify& /*a*/) { owner_.cancel_identify(*this); }
     void carry_out(gateway::action::drop_transport& /*a*/) { abandon(); }
     void carry_out(gateway::dispatch_event& e) {
+        worker_.counters.dispatches_by_event[detail::dispatch_index(e.name)].add(1);
         if (owner_.on_dispatch_) {
             owner_.on_dispatch_(dispatch{e.shard, e.seq, e.name, e.data});
         }
@@ -288,11 +304,51 @@ private:
         if (e.kind == gateway::lifecycle_kind::closed || e.kind == gateway::lifecycle_kind::fatal) {
             last_close_.store(e.code, std::memory_order_relaxed);
         }
+        note_cause(e);
         deliver(e);
         if (e.kind == gateway::lifecycle_kind::ready) {
             owner_.shard_ready(*this);
         } else if (e.kind == gateway::lifecycle_kind::fatal && e.code == sharding_required) {
             owner_.sharding_required(*this);
+        }
+    }
+
+    /// Remembers why the connection is ending, and counts the reconnect when it comes.
+    void note_cause(const gateway::lifecycle_event& e) {
+        using kind = gateway::lifecycle_kind;
+        using cause = detail::reconnect_cause;
+        switch (e.kind) {
+        case kind::reconnect_requested: pending_cause_ = cause::reconnect_requested; break;
+        case kind::invalid_session: pending_cause_ = cause::invalid_session; break;
+        case kind::zombie: pending_cause_ = cause::zombie; break;
+        case kind::protocol_error:
+            owner_.count_decode_error(e.error);
+            if (!pending_cause_) {
+                pending_cause_ = cause::protocol_error;
+            }
+            break;
+        case kind::closed:
+        case kind::fatal:
+            if (e.kind == kind::closed || !closed_reported_) {
+                owner_.count_close(e.code);
+            }
+            closed_reported_ = e.kind == kind::closed;
+            if (!pending_cause_) {
+                pending_cause_ = e.code == 1006 ? cause::connection_lost : cause::closed_by_gateway;
+            }
+            break;
+        case kind::connecting:
+            closed_reported_ = false;
+            if (connected_before_) {
+                worker_.counters
+                    .reconnects[static_cast<std::size_t>(
+                        pending_cause_.value_or(cause::connection_lost))]
+                    .add(1);
+            }
+            connected_before_ = true;
+            pending_cause_.reset();
+            break;
+        default: break;
         }
     }
 
@@ -304,6 +360,21 @@ private:
 
     void publish() {
         const auto& st = shard_.stats();
+        auto& c = worker_.counters;
+        c.identifies.add(st.identifies - published_.identifies);
+        c.resumes.add(st.resumes - published_.resumes);
+        c.received_bytes.add(st.received_bytes - published_.received_bytes);
+        c.payload_bytes.add(st.payload_bytes - published_.payload_bytes);
+        c.sent_bytes.add(st.sent_bytes - published_.sent_bytes);
+        c.replayed.add(st.replayed - published_.replayed);
+        c.send_limiter_waits.add(st.send_limiter_waits - published_.send_limiter_waits);
+        c.decode_errors.add(st.protocol_errors - published_.protocol_errors);
+        c.zombies.add(st.zombies - published_.zombies);
+        if (st.heartbeat_acks != published_.heartbeat_acks && shard_.heartbeat_rtt()) {
+            owner_.heartbeat_latency_.observe(static_cast<double>(shard_.heartbeat_rtt()->count()) /
+                                              1e6);
+        }
+        published_ = st;
         state_.store(static_cast<std::uint8_t>(shard_.state()), std::memory_order_release);
         latency_ms_.store(shard_.latency() ? shard_.latency()->count() : -1,
                           std::memory_order_relaxed);
@@ -345,6 +416,10 @@ private:
     std::optional<time_point> armed_;
     std::uint64_t timer_generation_ = 0;
     bool terminal_reported_ = false;
+    gateway::shard_stats published_{}; ///< As of the last publish(), for the counters' deltas.
+    std::optional<detail::reconnect_cause> pending_cause_;
+    bool connected_before_ = false;
+    bool closed_reported_ = false;
 
     // Published after every drain for status() (any thread).
     std::atomic<std::uint8_t> state_{0};
@@ -657,6 +732,42 @@ std::error_code cluster_core::send(std::uint32_t shard, gateway::command cmd) {
     return std::make_error_code(std::errc::invalid_argument);
 }
 
+void cluster_core::count_close(std::uint16_t code) {
+    const std::lock_guard lock(tallies_mutex_);
+    ++closes_[code];
+}
+
+void cluster_core::count_decode_error(const std::error_code& ec) {
+    const std::lock_guard lock(tallies_mutex_);
+    ++decode_errors_[ec ? ec.message() : std::string("unknown")];
+}
+
+std::string cluster_core::metrics() const {
+    detail::cluster_metrics_view view;
+    view.shards = status();
+    view.shard_count = shard_count_.load();
+    {
+        const std::lock_guard lock(mutex_);
+        if (scheduler_ && !runners_.empty()) {
+            view.identify_budget_remaining = scheduler_->remaining();
+        } else {
+            view.identify_budget_remaining = final_budget_;
+        }
+        for (const auto& c : counters_) {
+            view.workers.push_back(c.get());
+        }
+    }
+    view.heartbeat_latency = &heartbeat_latency_;
+    {
+        const std::lock_guard lock(tallies_mutex_);
+        view.closes_by_code = closes_;
+        view.decode_errors_by_kind = decode_errors_;
+    }
+    std::string out;
+    detail::write_cluster_metrics(out, view);
+    return out;
+}
+
 std::vector<shard_status> cluster_core::status() const {
     std::vector<shard_status> out;
     const std::lock_guard lock(mutex_);
@@ -737,8 +848,12 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
 
     // Workers, scheduler, shards
     const unsigned threads = std::max(1U, options_.threads);
-    for (unsigned i = 0; i < threads; ++i) {
-        workers_.push_back(std::make_unique<worker>());
+    {
+        const std::lock_guard lock(mutex_); // metrics() reads counters_ from any thread
+        for (unsigned i = 0; i < threads; ++i) {
+            counters_.push_back(std::make_unique<detail::worker_counters>());
+            workers_.push_back(std::make_unique<worker>(*counters_.back()));
+        }
     }
     auto& control = workers_.front()->ioc;
     scheduler_timer_.emplace(control);
@@ -816,6 +931,7 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
     {
         const std::lock_guard lock(mutex_);
         final_status_ = std::move(last);
+        final_budget_ = scheduler_->remaining();
         waiting_.clear();
         runners_.clear();
     }
@@ -874,6 +990,10 @@ std::uint32_t cluster::shard_count() const {
 
 std::vector<shard_status> cluster::status() const {
     return impl_->status();
+}
+
+std::string cluster::metrics() const {
+    return impl_->metrics();
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -14,12 +14,16 @@
 
 #include "shardgate/io/emulator_server.hpp"
 
+#include "listen.hpp"
 #include "shardgate/emulator/connection.hpp"
 #include "shardgate/emulator/world.hpp"
+#include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/time.hpp"
+#include "shardgate/observe/prometheus.hpp"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -44,6 +48,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <future>
 #include <limits>
 #include <map>
 #include <optional>
@@ -95,45 +100,6 @@ constexpr std::size_t max_close_reason = 123;
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
-
-struct listen_address {
-    std::string host;
-    std::string port;
-};
-
-std::system_error bad_listen(std::string_view listen, std::string_view why) {
-    return {std::make_error_code(std::errc::invalid_argument),
-            "cannot listen on '" + std::string(listen) + "': " + std::string(why) +
-                " (expected HOST:PORT, e.g. 127.0.0.1:0 or [::1]:8080)"};
-}
-
-listen_address parse_listen(std::string_view listen) {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) {
-        throw bad_listen(listen, "no HOST:PORT");
-    }
-    std::string_view host = listen.substr(0, colon);
-    const std::string_view port = listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    } else if (host.find(':') != std::string_view::npos) {
-        throw bad_listen(listen, "IPv6 hosts go in brackets");
-    }
-    unsigned value = 0;
-    const auto* end = port.data() + port.size();
-    const auto [ptr, ec] = std::from_chars(port.data(), end, value);
-    if (port.empty() || ec != std::errc{} || ptr != end || value > 65535) {
-        throw bad_listen(listen, "the port must be a number from 0 to 65535");
-    }
-    return {std::string(host), std::string(port)};
-}
-
-std::string url_host(const asio::ip::address& a) {
-    if (a.is_unspecified()) {
-        return a.is_v6() ? "[::1]" : "127.0.0.1";
-    }
-    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
-}
 
 std::string error_json(std::string_view message) {
     json::object o;
@@ -203,8 +169,7 @@ reply bad_request(std::string_view message) {
     return json_reply(http::status::bad_request, error_json(message));
 }
 
-/// What a control endpoint does to one connection.
-enum class shard_command { close, reconnect, invalidate, zombie, drop, heartbeat };
+using shard_command = emulator_fault;
 
 std::optional<shard_command> parse_shard_command(std::string_view name) {
     if (name == "close")
@@ -275,6 +240,31 @@ public:
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     [[nodiscard]] const std::string& http_url() const noexcept { return http_url_; }
     [[nodiscard]] const std::string& ws_url() const noexcept { return ws_url_; }
+
+    /// Runs `f` on the server's thread and waits for its result (at most 2 s).
+    template <class F> auto on_server_thread(F f) -> std::optional<decltype(f())> {
+        using result = decltype(f());
+        if (!serving_.load()) {
+            return std::nullopt;
+        }
+        auto done = std::make_shared<std::promise<result>>();
+        auto future = done->get_future();
+        asio::post(ioc_, [f = std::move(f), done] {
+            try {
+                done->set_value(f());
+            } catch (...) {
+                done->set_exception(std::current_exception());
+            }
+        });
+        if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+            return std::nullopt;
+        }
+        return future.get();
+    }
+    std::size_t apply_fault(std::uint32_t shard, shard_command cmd, std::uint16_t code,
+                            bool resumable);
+    std::string metrics_text();
+    std::string stats() const { return world_.stats_json(); }
 
 private:
     /// One WebSocket connection: the stream, the core connection and the driver's wake-up timer.
@@ -385,6 +375,7 @@ private:
     std::uint64_t next_id_ = 1;
     bool stopping_ = false;
     bool running_ = false;
+    std::atomic<bool> serving_{false}; ///< run() is in ioc_.run(): posts will be served.
     /// Set in ~impl: coroutine frames destroyed with the io_context must not touch its timers.
     bool destroying_ = false;
     std::optional<time_point> world_armed_;
@@ -403,43 +394,9 @@ private:
 emulator_server::impl::impl(emulator_server_options options)
     : options_(std::move(options))
     , world_(options_.config, clock::now()) {
-    const auto addr = parse_listen(options_.listen);
-    beast::error_code ec;
-    tcp::endpoint endpoint;
-    if (addr.host.empty()) {
-        throw bad_listen(options_.listen, "the host is empty");
-    }
-    const auto ip = asio::ip::make_address(addr.host, ec);
-    if (!ec) {
-        endpoint = tcp::endpoint(ip, static_cast<std::uint16_t>(std::stoul(addr.port)));
-    } else {
-        tcp::resolver resolver(ioc_);
-        const auto results = resolver.resolve(addr.host, addr.port, ec);
-        if (ec || results.empty()) {
-            const std::error_code why =
-                ec ? std::error_code(ec) : std::make_error_code(std::errc::invalid_argument);
-            throw std::system_error(why, "cannot listen on '" + options_.listen +
-                                             "': the host does not resolve");
-        }
-        endpoint = results.begin()->endpoint();
-    }
-    const auto fail = [&](std::string_view step) {
-        throw std::system_error(ec, "cannot listen on '" + options_.listen + "' (" +
-                                        std::string(step) + ")");
-    };
-    if (acceptor_.open(endpoint.protocol(), ec))
-        fail("open");
-    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec))
-        fail("SO_REUSEADDR");
-    if (acceptor_.bind(endpoint, ec))
-        fail("bind");
-    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec))
-        fail("listen");
-    const auto local = acceptor_.local_endpoint(ec);
-    if (ec)
-        fail("local_endpoint");
-    port_ = local.port();
-    const auto host = url_host(local.address());
+    const auto bound = detail::open_acceptor(acceptor_, options_.listen);
+    port_ = bound.port;
+    const auto& host = bound.host;
     http_url_ = "http://" + host + ":" + std::to_string(port_);
     ws_url_ = "ws://" + host + ":" + std::to_string(port_);
     world_.set_public_ws_url(ws_url_);
@@ -475,7 +432,9 @@ void emulator_server::impl::run() {
             }
         });
     }
+    serving_ = true;
     ioc_.run();
+    serving_ = false;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -487,6 +446,7 @@ void emulator_server::impl::begin_shutdown() {
         return;
     }
     stopping_ = true;
+    serving_ = false;
     beast::error_code ec;
     acceptor_.close(ec);
     signals_.cancel(ec);
@@ -824,11 +784,17 @@ reply emulator_server::impl::handle_shard_command(std::uint32_t shard, shard_com
             resumable = v->get_bool();
         }
     }
-    const auto targets = sessions_on_shard(shard);
-    if (targets.empty()) {
+    const auto n = apply_fault(shard, cmd, code, resumable);
+    if (n == 0) {
         return json_reply(http::status::not_found,
                           error_json("no open connection has shard " + std::to_string(shard)));
     }
+    return json_reply(http::status::ok, ok_json(n));
+}
+
+std::size_t emulator_server::impl::apply_fault(std::uint32_t shard, shard_command cmd,
+                                               std::uint16_t code, bool resumable) {
+    const auto targets = sessions_on_shard(shard);
     const auto now = clock::now();
     for (auto* s : targets) {
         auto& c = *s->conn;
@@ -843,7 +809,7 @@ reply emulator_server::impl::handle_shard_command(std::uint32_t shard, shard_com
         s->wake();
     }
     poke_world();
-    return json_reply(http::status::ok, ok_json(targets.size()));
+    return targets.size();
 }
 
 reply emulator_server::impl::handle_dispatch(std::string_view body) {
@@ -1142,6 +1108,97 @@ emulator_server::emulator_server(emulator_server_options options)
     : impl_(std::make_unique<impl>(std::move(options))) {}
 
 emulator_server::~emulator_server() = default;
+
+std::string_view to_string(emulator_fault fault) noexcept {
+    switch (fault) {
+    case emulator_fault::close: return "close";
+    case emulator_fault::reconnect: return "reconnect";
+    case emulator_fault::invalidate: return "invalidate";
+    case emulator_fault::zombie: return "zombie";
+    case emulator_fault::drop: return "drop";
+    case emulator_fault::heartbeat: return "heartbeat";
+    }
+    return "close";
+}
+
+std::size_t emulator_server::inject(std::uint32_t shard, emulator_fault fault,
+                                    std::uint16_t close_code, bool resumable) {
+    return impl_
+        ->on_server_thread([this, shard, fault, close_code, resumable] {
+            return impl_->apply_fault(shard, fault, close_code, resumable);
+        })
+        .value_or(0);
+}
+
+std::optional<std::string> emulator_server::stats_json() const {
+    return impl_->on_server_thread([this] { return impl_->stats(); });
+}
+
+std::string emulator_server::metrics() const {
+    return impl_->on_server_thread([this] { return impl_->metrics_text(); }).value_or("");
+}
+
+std::string emulator_server::impl::metrics_text() {
+    const auto stats = json::parse(world_.stats_json()).as_object();
+    std::string out;
+    observe::prometheus_writer w(out);
+    const auto number = [](const json::object& o, std::string_view key) -> std::uint64_t {
+        const auto* v = o.if_contains(key);
+        return v != nullptr && v->is_number() ? v->to_number<std::uint64_t>() : 0;
+    };
+    w.family("shardgate_emulator_open_connections", "gauge", "WebSocket connections open now.");
+    w.sample("shardgate_emulator_open_connections", {}, std::uint64_t{sessions_.size()});
+    w.family("shardgate_emulator_sessions", "gauge",
+             "Sessions that exist (attached or resumable).");
+    w.sample("shardgate_emulator_sessions", {}, number(stats, "sessions"));
+    w.family("shardgate_emulator_session_start_remaining", "gauge",
+             "Session starts left in the emulated daily budget.");
+    w.sample("shardgate_emulator_session_start_remaining", {},
+             number(stats, "session_start_remaining"));
+    const auto& totals = stats.at("totals").as_object();
+    const std::array<std::array<std::string_view, 3>, 4> counters{{
+        {"shardgate_emulator_identifies_total", "identifies", "Identifies accepted."},
+        {"shardgate_emulator_resumes_total", "resumes", "Resumes accepted."},
+        {"shardgate_emulator_heartbeats_total", "heartbeats", "Heartbeats received."},
+        {"shardgate_emulator_replayed_dispatches_total", "replayed",
+         "Dispatches replayed on Resume."},
+    }};
+    for (const auto& [name, key, help] : counters) {
+        w.family(name, "counter", help);
+        w.sample(name, {}, number(totals, key));
+    }
+    const auto by_code = [&](std::string_view name, std::string_view key, std::string_view help) {
+        w.family(name, "counter", help);
+        if (const auto* codes = totals.if_contains(key); codes != nullptr && codes->is_object()) {
+            for (const auto& [code, n] : codes->as_object()) {
+                const std::string c(code.data(), code.size());
+                const auto policy = gateway::policy_for(static_cast<std::uint16_t>(std::stoul(c)));
+                w.sample(name, {{"code", c}, {"name", policy.name}},
+                         n.is_number() ? n.to_number<std::uint64_t>() : 0);
+            }
+        }
+    };
+    by_code("shardgate_emulator_closes_sent_total", "close_codes_sent",
+            "Close frames the emulator sent, by code.");
+    by_code("shardgate_emulator_violations_total", "violations",
+            "Protocol violations by clients, by the close code they earned.");
+    const auto* shards = stats.if_contains("shards");
+    const auto per_shard = [&](std::string_view name, std::string_view key, std::string_view help) {
+        w.family(name, "gauge", help);
+        if (shards == nullptr || !shards->is_object()) {
+            return;
+        }
+        for (const auto& [id, o] : shards->as_object()) {
+            w.sample(name, {{"shard", std::string_view(id.data(), id.size())}},
+                     number(o.as_object(), key));
+        }
+    };
+    per_shard("shardgate_emulator_shard_connections", "connections",
+              "Open connections identified or resumed as each shard.");
+    per_shard("shardgate_emulator_shard_last_sequence", "last_seq",
+              "The highest sequence number sent to each shard.");
+    return out;
+}
 
 std::uint16_t emulator_server::port() const noexcept {
     return impl_->port();

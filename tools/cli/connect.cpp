@@ -5,6 +5,7 @@
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/io/discovery.hpp"
+#include "stop_signal.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -84,39 +85,6 @@ std::string token_hint() {
            "command line (other users can read it there): DISCORD_TOKEN=<bot token> shardgate "
            "connect ...";
 }
-
-/// SIGINT/SIGTERM that arrive before the cluster's own handler is installed (between start-up and
-/// `cluster::run` setting up its signal set) would otherwise kill the process with 143 instead of
-/// the contract's clean stop and 0: this handler notes them and the status timer calls `stop()`.
-volatile std::sig_atomic_t early_signal = 0; // NOLINT(*-avoid-non-const-global-variables)
-
-extern "C" void note_early_signal(int /*signal*/) {
-    early_signal = 1;
-}
-
-class early_signal_guard {
-public:
-    early_signal_guard() {
-        early_signal = 0;
-        struct sigaction action {};
-        action.sa_handler = note_early_signal; // NOLINT(*-union-access): POSIX API
-        sigemptyset(&action.sa_mask);
-        (void)::sigaction(SIGINT, &action, &old_int_);
-        (void)::sigaction(SIGTERM, &action, &old_term_);
-    }
-    early_signal_guard(const early_signal_guard&) = delete;
-    early_signal_guard& operator=(const early_signal_guard&) = delete;
-    early_signal_guard(early_signal_guard&&) = delete;
-    early_signal_guard& operator=(early_signal_guard&&) = delete;
-    ~early_signal_guard() {
-        (void)::sigaction(SIGINT, &old_int_, nullptr);
-        (void)::sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
-};
 
 /// Serialises the event output of the cluster's threads (one mutex; uncontended with one thread).
 class event_sink {
@@ -608,7 +576,7 @@ private:
         if (!shards.empty()) {
             last_snapshot_ = std::move(shards);
         }
-        if (early_signal != 0 && !early_stop_) {
+        if (stop_signal_guard::received() && !early_stop_) {
             early_stop_ = true;
             cluster_.stop();
         }
@@ -657,7 +625,9 @@ int run_connect(const connect_options& options, const connect_environment& envir
     const bool shard_ids_given = !plan->cluster.shard_ids.empty();
     const bool shards_given = options.shards != "auto";
 
-    const early_signal_guard signals; // until the cluster's handler takes over
+    // SIGINT/SIGTERM before the cluster's own handler is installed would otherwise kill the process
+    // with 143 instead of the contract's clean stop and 0: the status timer acts on them.
+    const stop_signal_guard signals; // until the cluster's handler takes over
     std::optional<connect_session> session;
     try {
         session.emplace(*plan, environment, out, err, start);

@@ -309,8 +309,9 @@ std::string live_status::finish(milliseconds elapsed, std::span<const io::shard_
     std::string out =
         options_.tty ? redraw_(status_lines(elapsed, shards), messages) : redraw_({}, messages);
     const double seconds = static_cast<double>(elapsed.count()) / 1000.0;
-    out += "shardgate connect: " + std::string(reason) + " after " + format_elapsed(elapsed) +
-           ": " + plural(t.shards, "shard") + ", " + plural(t.dispatches, "dispatch", "dispatches");
+    out += std::string(options_.command) + ": " + std::string(reason) + " after " +
+           format_elapsed(elapsed) + ": " + plural(t.shards, "shard") + ", " +
+           plural(t.dispatches, "dispatch", "dispatches");
     out += " (" + format_rate(seconds > 0 ? static_cast<double>(t.dispatches) / seconds : 0.0) +
            "/s), " + plural(t.identifies, "identify", "identifies") + ", " +
            plural(t.resumes, "resume");

@@ -38,7 +38,8 @@ struct live_status_options {
     std::size_t columns = 80; ///< TTY: status lines are cut to fit.
     std::size_t bar_width = 30;
     std::size_t max_shard_lines = 8; ///< TTY: one line per shard up to this many shards.
-    std::chrono::milliseconds rate_window{1'000}; ///< Rates are averaged over at least this long.
+    std::chrono::milliseconds rate_window{1'000};   ///< Rates are averaged over at least this long.
+    std::string_view command = "shardgate connect"; ///< Starts the final line.
 };
 
 /// Totals over a snapshot.

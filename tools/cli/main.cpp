@@ -1,6 +1,7 @@
 // The shardgate command line. Each subcommand lives in its own file; this only parses and
 // dispatches.
 #include "connect.hpp"
+#include "demo.hpp"
 #include "explain.hpp"
 #include "serve.hpp"
 
@@ -127,6 +128,33 @@ int main(int argc, char** argv) {
         "--duration, 1 when start-up fails (e.g. discovery), 2 for bad usage, 3 when every shard "
         "stopped on a fatal close code.");
 
+    shardgate::cli::demo_options demo;
+    auto* demo_cmd = app.add_subcommand(
+        "demo", "The emulator and shards in one process, with faults injected: watch them recover "
+                "(no token, no network)");
+    demo_cmd->add_option("--shards", demo.shards, "Shards to run")->capture_default_str();
+    demo_cmd->add_option("--duration", demo.duration,
+                         "Stop after this many seconds (default: until Ctrl-C)");
+    demo_cmd->add_flag("--json", demo.json, "Print the final summary as one JSON object on stdout");
+    demo_cmd->add_option("--metrics", demo.metrics,
+                         "HOST:PORT for Prometheus /metrics and the live status page at /");
+    demo_cmd
+        ->add_option("--fault-every", demo.fault_every, "Seconds between injected faults (0: none)")
+        ->capture_default_str();
+    demo_cmd->add_option("--traffic", demo.traffic, "Dispatches per second per shard")
+        ->capture_default_str();
+    demo_cmd->add_option("--seed", demo.seed, "Seed of ids and traffic")->capture_default_str();
+    demo_cmd->add_option("--compress", demo.compress, "zlib-stream, zstd-stream or none")
+        ->capture_default_str();
+    demo_cmd->add_option("--threads", demo.threads, "Threads running shards")
+        ->capture_default_str();
+    demo_cmd->add_option("--log-level", demo.log_level, "debug, info, warn, error or off")
+        ->capture_default_str();
+    demo_cmd->add_option("--log-format", demo.log_format, "text or json")->capture_default_str();
+    demo_cmd->footer("Exit status: 0 when every event arrived once and in order, 1 when some were "
+                     "lost or duplicated (a bug: please report it) or the demo could not start, 2 "
+                     "for bad usage.");
+
     // Before CLI11: it would echo a token typed on the command line in its error message.
     if (const int status = shardgate::cli::check_connect_argv(argc, argv, std::cerr); status != 0) {
         return status;
@@ -151,6 +179,12 @@ int main(int argc, char** argv) {
     if (connect_cmd->parsed()) {
         return shardgate::cli::run_connect(connect, shardgate::cli::detect_environment(), std::cout,
                                            std::cerr);
+    }
+    if (demo_cmd->parsed()) {
+        const auto env = shardgate::cli::detect_environment();
+        return shardgate::cli::run_demo(
+            demo, {.stderr_is_tty = env.stderr_is_tty, .columns = env.columns}, std::cout,
+            std::cerr);
     }
     if (serve_cmd->parsed()) {
         return shardgate::cli::run_serve(serve, std::cout, std::cerr);

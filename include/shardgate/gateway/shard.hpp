@@ -77,6 +77,11 @@ struct shard_stats {
     std::uint64_t protocol_errors = 0;
     std::uint64_t unknown_opcodes = 0;
     std::uint64_t commands_sent = 0;
+    std::uint64_t received_bytes = 0;     ///< Frames as they arrived (compressed, if so).
+    std::uint64_t payload_bytes = 0;      ///< JSON text after decompression.
+    std::uint64_t sent_bytes = 0;         ///< Text frames sent.
+    std::uint64_t replayed = 0;           ///< Dispatches between Resume and RESUMED.
+    std::uint64_t send_limiter_waits = 0; ///< Commands that had to wait for the rate limit.
 };
 
 /// Returns a uniformly distributed number in [0, 1). Injected so the core has no hidden randomness.
@@ -136,7 +141,14 @@ public:
     /// The last non-null `s` received: what a heartbeat and a Resume carry.
     [[nodiscard]] std::optional<std::uint64_t> sequence() const noexcept { return seq_; }
     /// Time from the last heartbeat to its ACK, once one has been acknowledged.
-    [[nodiscard]] std::optional<milliseconds> latency() const noexcept { return latency_; }
+    [[nodiscard]] std::optional<milliseconds> latency() const noexcept {
+        return latency_ ? std::optional(std::chrono::duration_cast<milliseconds>(*latency_))
+                        : std::nullopt;
+    }
+    /// The last heartbeat's round trip to its ACK, to the microsecond (for histograms).
+    [[nodiscard]] std::optional<std::chrono::microseconds> heartbeat_rtt() const noexcept {
+        return latency_;
+    }
     [[nodiscard]] std::optional<milliseconds> heartbeat_interval() const noexcept {
         return heartbeat_interval_;
     }
@@ -147,6 +159,7 @@ private:
     struct queued_command {
         std::string payload;
         send_kind kind;
+        bool waited = false; // counted once in send_limiter_waits
     };
 
     void connect_now(time_point now);
@@ -188,7 +201,7 @@ private:
     time_point last_beat_at_{};
     bool awaiting_ack_ = false;
     bool awaiting_permit_ = false;
-    std::optional<milliseconds> latency_;
+    std::optional<std::chrono::microseconds> latency_;
     time_point hello_deadline_{};
     time_point close_deadline_{};
     std::uint16_t closing_code_ = 0;

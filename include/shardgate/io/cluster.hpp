@@ -171,6 +171,11 @@ public:
     /// A snapshot of every shard this process runs (during a reshard's overlap, the old set too).
     /// Empty before `run`; after `run` returned, how each shard ended.
     [[nodiscard]] std::vector<shard_status> status() const;
+    /// Prometheus text (format 0.0.4) of every shard this process runs: states, heartbeat latency,
+    /// dispatches by event name, bytes before and after decompression, reconnects by cause,
+    /// identifies and resumes, replayed events, decode errors, the identify budget and send-limiter
+    /// waits, all named `shardgate_*`. Thread-safe; after `run` returned, the final figures.
+    [[nodiscard]] std::string metrics() const;
 
 private:
     class impl;

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace shardgate::io {
@@ -47,6 +48,19 @@ struct emulator_server_options {
     /// server cuts them.
     std::chrono::milliseconds shutdown_grace{2'000};
 };
+
+/// A fault the control API injects into a shard's connections (DESIGN.md, "shardgate serve").
+enum class emulator_fault {
+    close,      ///< Close with `code` (default 4000).
+    reconnect,  ///< op 7, then close 3 s later if the client does not.
+    invalidate, ///< op 9 with `resumable`.
+    zombie,     ///< Stop acknowledging heartbeats.
+    drop,       ///< Cut the TCP connection without a close frame.
+    heartbeat,  ///< op 1: ask for a heartbeat now.
+};
+
+/// "close", "reconnect", ... as in the control API's paths.
+[[nodiscard]] std::string_view to_string(emulator_fault fault) noexcept;
 
 /// The gateway emulator's network server: one `io_context` on the thread that calls `run()`.
 ///
@@ -87,6 +101,20 @@ public:
     /// Asks `run()` to stop: stop accepting, close WebSockets with 1001, end HTTP connections.
     /// Safe from any thread and before `run()`; idempotent.
     void stop();
+
+    /// Injects `fault` into every open connection that identified or resumed as `shard`, as
+    /// `POST /_emulator/shards/{id}/...` does. Safe from any thread while `run()` runs; waits for
+    /// the server's thread (at most 2 s).
+    /// @return How many connections got it (0 when none has the shard or the server is not
+    /// running).
+    std::size_t inject(std::uint32_t shard, emulator_fault fault, std::uint16_t close_code = 4000,
+                       bool resumable = true);
+    /// `GET /_emulator/stats`, from any thread (nullopt when the server is not running).
+    [[nodiscard]] std::optional<std::string> stats_json() const;
+    /// Prometheus text of what the emulator saw (`shardgate_emulator_*`: open connections,
+    /// sessions, identifies, resumes, heartbeats, replayed dispatches, close codes sent,
+    /// violations, the session-start budget). From any thread; empty when not running.
+    [[nodiscard]] std::string metrics() const;
 
 private:
     class impl;

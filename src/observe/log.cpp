@@ -1,0 +1,208 @@
+#include "shardgate/observe/log.hpp"
+
+#include "shardgate/gateway/detail/json_writer.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <ostream>
+
+namespace shardgate::observe {
+
+std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    case log_level::off: return "off";
+    }
+    return "info";
+}
+
+std::optional<log_level> parse_log_level(std::string_view text) noexcept {
+    for (const auto l :
+         {log_level::debug, log_level::info, log_level::warn, log_level::error, log_level::off}) {
+        if (text == to_string(l)) {
+            return l;
+        }
+    }
+    if (text == "warning") {
+        return log_level::warn;
+    }
+    return std::nullopt;
+}
+
+std::optional<log_format> parse_log_format(std::string_view text) noexcept {
+    if (text == "text") {
+        return log_format::text;
+    }
+    if (text == "json") {
+        return log_format::json;
+    }
+    return std::nullopt;
+}
+
+std::string format_utc_millis(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    const auto ms = time_point_cast<milliseconds>(t);
+    const auto day = floor<days>(ms);
+    const year_month_day ymd(day);
+    const hh_mm_ss hms(ms - day);
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", // NOLINT(*-vararg)
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                  static_cast<int>(hms.subseconds().count()));
+    return buf.data();
+}
+
+namespace {
+
+constexpr std::string_view text_level(log_level level) noexcept {
+    switch (level) {
+    case log_level::debug: return "DEBUG";
+    case log_level::info: return "INFO ";
+    case log_level::warn: return "WARN ";
+    case log_level::error: return "ERROR";
+    case log_level::off: return "OFF  ";
+    }
+    return "INFO ";
+}
+
+template <class Number> void append_number(std::string& out, Number n) {
+    std::array<char, 32> buf{};
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), n);
+    out.append(buf.data(), r.ptr);
+}
+
+bool needs_quotes(std::string_view v) {
+    if (v.empty()) {
+        return true;
+    }
+    for (const char c : v) {
+        if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void append_text_value(std::string& out, const log_field::value_type& value) {
+    if (const auto* s = std::get_if<std::string_view>(&value)) {
+        if (!needs_quotes(*s)) {
+            out += *s;
+            return;
+        }
+        // Quoted like a JSON string, so a reader can split fields unambiguously.
+        std::string quoted;
+        gateway::detail::json_writer(quoted).string_value(*s);
+        out += quoted;
+    } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+        append_number(out, *i);
+    } else if (const auto* u = std::get_if<std::uint64_t>(&value)) {
+        append_number(out, *u);
+    } else if (const auto* d = std::get_if<double>(&value)) {
+        append_number(out, *d);
+    } else {
+        out += std::get<bool>(value) ? "true" : "false";
+    }
+}
+
+void append_json_value(gateway::detail::json_writer& w, const log_field::value_type& value) {
+    if (const auto* s = std::get_if<std::string_view>(&value)) {
+        w.string_value(*s);
+    } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+        w.int_value(*i);
+    } else if (const auto* u = std::get_if<std::uint64_t>(&value)) {
+        w.uint_value(*u);
+    } else if (const auto* d = std::get_if<double>(&value)) {
+        std::string n;
+        append_number(n, *d);
+        w.raw_value(n);
+    } else {
+        w.bool_value(std::get<bool>(value));
+    }
+}
+
+} // namespace
+
+logger::logger(std::ostream& sink, log_level level, log_format format)
+    : logger(
+          [out = &sink](std::string_view line) {
+              out->write(line.data(), static_cast<std::streamsize>(line.size()));
+              out->flush();
+          },
+          level, format) {}
+
+logger::logger(line_sink sink, log_level level, log_format format)
+    : sink_(std::move(sink))
+    , level_(level)
+    , format_(format)
+    , clock_([] { return std::chrono::system_clock::now(); }) {}
+
+void logger::add_secret(std::string secret) {
+    if (secret.size() >= 4) {
+        const std::scoped_lock lock(mutex_);
+        secrets_.push_back(std::move(secret));
+    }
+}
+
+void logger::set_clock(clock_function clock) {
+    const std::scoped_lock lock(mutex_);
+    clock_ = std::move(clock);
+}
+
+std::string logger::format_record(log_level level, std::string_view message,
+                                  std::initializer_list<log_field> fields) const {
+    std::string line;
+    const auto ts = format_utc_millis(clock_());
+    if (format_ == log_format::json) {
+        gateway::detail::json_writer w(line);
+        w.begin_object();
+        w.key("ts").string_value(ts);
+        w.key("level").string_value(to_string(level));
+        w.key("msg").string_value(message);
+        for (const auto& f : fields) {
+            w.key(f.key);
+            append_json_value(w, f.value);
+        }
+        w.end_object();
+    } else {
+        line += ts;
+        line += ' ';
+        line += text_level(level);
+        line += ' ';
+        line += message;
+        for (const auto& f : fields) {
+            line += ' ';
+            line += f.key;
+            line += '=';
+            append_text_value(line, f.value);
+        }
+    }
+    line += '\n';
+    return redacted(std::move(line));
+}
+
+std::string logger::redacted(std::string line) const {
+    for (const auto& s : secrets_) {
+        for (auto pos = line.find(s); pos != std::string::npos; pos = line.find(s, pos)) {
+            line.replace(pos, s.size(), "***");
+            pos += 3;
+        }
+    }
+    return line;
+}
+
+void logger::log(log_level level, std::string_view message,
+                 std::initializer_list<log_field> fields) {
+    if (!enabled(level)) {
+        return;
+    }
+    const std::scoped_lock lock(mutex_);
+    sink_(format_record(level, message, fields));
+}
+
+} // namespace shardgate::observe

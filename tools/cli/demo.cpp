@@ -1,0 +1,521 @@
+#include "demo.hpp"
+
+#include "delivery_check.hpp"
+#include "live_status.hpp"
+#include "shardgate/gateway/detail/json_writer.hpp"
+#include "shardgate/io/cluster.hpp"
+#include "shardgate/io/emulator_server.hpp"
+#include "shardgate/io/status_server.hpp"
+#include "shardgate/observe/log.hpp"
+#include "shardgate/observe/prometheus.hpp"
+#include "status_feed.hpp"
+#include "stop_signal.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <ostream>
+#include <stop_token>
+#include <thread>
+
+namespace shardgate::cli {
+namespace {
+
+namespace gw = gateway;
+using std::chrono::milliseconds;
+using steady = std::chrono::steady_clock;
+
+/// The emulator accepts this and only this; it never leaves the process.
+constexpr std::string_view demo_token = "shardgate-demo-token";
+constexpr std::uint32_t max_demo_shards = 2'500; // two descriptors per shard; the limit is 20,000
+constexpr auto tick_interval = milliseconds(250);
+
+/// The faults injected in turn, one every `--fault-every` seconds.
+struct fault_step {
+    io::emulator_fault fault;
+    std::string_view description;
+};
+constexpr std::array fault_cycle{
+    fault_step{io::emulator_fault::close, "close 4000 (Unknown error)"},
+    fault_step{io::emulator_fault::reconnect, "op 7 Reconnect"},
+    fault_step{io::emulator_fault::invalidate, "op 9 Invalid Session (resumable)"},
+    fault_step{io::emulator_fault::zombie, "zombie connection (heartbeat ACKs stop)"},
+    fault_step{io::emulator_fault::drop, "TCP drop without a close frame"},
+};
+
+/// The validated command.
+struct demo_plan {
+    io::emulator_server_options emulator;
+    io::cluster_options cluster;
+    std::optional<milliseconds> duration;
+    milliseconds fault_every{0};
+    observe::log_level log_level = observe::log_level::info;
+    observe::log_format log_format = observe::log_format::text;
+};
+
+std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& error) {
+    demo_plan plan;
+    if (o.shards < 1 || o.shards > max_demo_shards) {
+        error = "--shards must be from 1 to " + std::to_string(max_demo_shards) +
+                " (each shard holds two file descriptors in one process)";
+        return std::nullopt;
+    }
+    if (o.duration) {
+        if (!std::isfinite(*o.duration) || *o.duration <= 0 || *o.duration > 1e9) {
+            error = "--duration must be a positive number of seconds (e.g. --duration 60)";
+            return std::nullopt;
+        }
+        plan.duration = milliseconds(static_cast<std::int64_t>(std::ceil(*o.duration * 1000)));
+    }
+    if (!std::isfinite(o.fault_every) || o.fault_every < 0 || o.fault_every > 86'400) {
+        error = "--fault-every must be a number of seconds, 0 for no faults (e.g. --fault-every 3)";
+        return std::nullopt;
+    }
+    plan.fault_every = milliseconds(static_cast<std::int64_t>(std::ceil(o.fault_every * 1000)));
+    if (!std::isfinite(o.traffic) || o.traffic < 0 || o.traffic > 10'000) {
+        error = "--traffic must be from 0 to 10000 dispatches per second per shard";
+        return std::nullopt;
+    }
+    if (o.threads < 1 || o.threads > 64) {
+        error = "--threads must be from 1 to 64";
+        return std::nullopt;
+    }
+    const auto compression = gw::parse_compression(o.compress);
+    if (!compression) {
+        error = "--compress must be zlib-stream, zstd-stream or none, not '" + o.compress + "'";
+        return std::nullopt;
+    }
+    const auto level = observe::parse_log_level(o.log_level);
+    const auto format = observe::parse_log_format(o.log_format);
+    if (!level) {
+        error = "--log-level must be debug, info, warn, error or off, not '" + o.log_level + "'";
+        return std::nullopt;
+    }
+    if (!format) {
+        error = "--log-format must be text or json, not '" + o.log_format + "'";
+        return std::nullopt;
+    }
+    plan.log_level = *level;
+    plan.log_format = *format;
+
+    // An emulator that starts quickly and recovers visibly: 16 identify buckets 1 s apart, a
+    // heartbeat every 5 s (a zombie is noticed within 10 s).
+    const std::uint32_t buckets = std::min<std::uint32_t>(o.shards, 16);
+    constexpr milliseconds identify_window{1'000};
+    auto& e = plan.emulator.config;
+    e.tokens = {std::string(demo_token)};
+    e.recommended_shards = o.shards;
+    e.max_concurrency = buckets;
+    e.identify_window = identify_window;
+    e.heartbeat_interval = milliseconds(5'000);
+    e.guilds = std::max<std::uint32_t>(10, o.shards * 2);
+    e.traffic_per_second = o.traffic;
+    e.seed = o.seed;
+    plan.emulator.listen = "127.0.0.1:0";
+    plan.emulator.wall_clock = true; // event timestamps are real: latency is read from them
+
+    auto& c = plan.cluster;
+    c.token = gw::secret(std::string(demo_token));
+    c.shard_count = o.shards;
+    c.max_concurrency = buckets;
+    c.identify_window = identify_window;
+    c.identify_margin = milliseconds(100);
+    c.transport_compression = *compression;
+    c.threads = o.threads;
+    return plan;
+}
+
+/// Lines for the live status to print above itself (the log, as records are written).
+class pending_lines {
+public:
+    void push(std::string_view record) {
+        while (!record.empty() && record.back() == '\n') {
+            record.remove_suffix(1);
+        }
+        const std::lock_guard lock(mutex_);
+        lines_.emplace_back(record);
+    }
+    std::vector<std::string> take() {
+        const std::lock_guard lock(mutex_);
+        return std::exchange(lines_, {});
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+void append_ms(gw::detail::json_writer& w, std::optional<std::chrono::microseconds> v) {
+    if (!v) {
+        w.null_value();
+        return;
+    }
+    std::array<char, 32> buf{};
+    const double ms = std::round(static_cast<double>(v->count()) / 100.0) / 10.0;
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), ms);
+    w.raw_value(std::string_view(buf.data(), static_cast<std::size_t>(r.ptr - buf.data())));
+}
+
+std::string fixed1(double v) {
+    std::array<char, 32> buf{};
+    const auto r =
+        std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed, 1);
+    return {buf.data(), r.ptr};
+}
+
+std::string ms_text(std::optional<std::chrono::microseconds> v) {
+    return v ? fixed1(static_cast<double>(v->count()) / 1000.0) + " ms" : std::string("n/a");
+}
+
+/// One run: the emulator, the cluster, the checks, the faults and the status.
+class demo_session {
+public:
+    demo_session(demo_plan& plan, const demo_options& options, const demo_environment& environment,
+                 std::ostream& err)
+        : options_(options)
+        , plan_(plan)
+        , err_(&err)
+        , log_([this](std::string_view line) { lines_.push(line); }, plan.log_level,
+               plan.log_format)
+        , status_({.tty = environment.stderr_is_tty,
+                   .columns = environment.columns,
+                   .command = "shardgate demo"})
+        , check_(options.shards)
+        , feed_("shardgate demo", "demo")
+        , server_(plan.emulator) {
+        log_.add_secret(std::string(demo_token));
+        plan.cluster.gateway_url = server_.ws_url();
+        cluster_.emplace(plan.cluster);
+        cluster_->on_dispatch([this](const io::dispatch& d) { on_dispatch(d); });
+        cluster_->on_lifecycle([this](const gw::lifecycle_event& e) { on_lifecycle(e); });
+        if (options.metrics) {
+            io::status_server_options so;
+            so.listen = *options.metrics;
+            so.metrics = [this] { return metrics_text(); };
+            so.status = [this] { return feed_.snapshot(cluster_->status(), extras()); };
+            status_server_.emplace(std::move(so));
+        }
+    }
+
+    /// Runs until the duration, a signal, or every shard stopped; returns the exit status.
+    int run(std::ostream& out) {
+        std::thread emulator([this] { server_.run(); });
+        if (status_server_) {
+            status_server_->start();
+            log_.info("status page and metrics at " + status_server_->url(),
+                      {{"metrics", status_server_->url() + "metrics"}});
+        }
+        log_.info("demo started", {{"shards", options_.shards},
+                                   {"emulator", server_.http_url()},
+                                   {"traffic_per_shard_per_s", options_.traffic},
+                                   {"fault_every_s", options_.fault_every}});
+        start_ = steady::now();
+        std::error_code ec;
+        std::string detail;
+        io::cluster_exit exit = io::cluster_exit::startup_failed;
+        {
+            std::jthread ticker([this](const std::stop_token& stop) { tick_loop(stop); });
+            exit = cluster_->run(ec, detail);
+        }
+        const auto elapsed = steady::now() - start_;
+        if (status_server_) {
+            status_server_->stop();
+        }
+        server_.stop();
+        emulator.join();
+
+        if (exit == io::cluster_exit::startup_failed) {
+            *err_ << "shardgate demo: could not start the shards: "
+                  << (detail.empty() ? ec.message() : detail) << '\n';
+            return 1;
+        }
+        const auto lines = lines_.take();
+        *err_ << status_.finish(std::chrono::duration_cast<milliseconds>(elapsed), last_snapshot_,
+                                total(last_snapshot_), stop_reason_, lines);
+        err_->flush();
+        write_summary(out, std::chrono::duration<double>(elapsed).count());
+        if (check_.lost() > 0 || check_.duplicated() > 0) {
+            *err_ << "shardgate demo: " << check_.lost() << " events lost and "
+                  << check_.duplicated()
+                  << " duplicated: that is a bug in shardgate; please report it with this "
+                     "output\n";
+            return 1;
+        }
+        if (exit == io::cluster_exit::all_fatal) {
+            *err_ << "shardgate demo: every shard stopped on a fatal close code\n";
+            return 1;
+        }
+        return 0;
+    }
+
+private:
+    void on_dispatch(const io::dispatch& d) {
+        check_.on_dispatch(d.shard, d.seq, d.name);
+        if (d.shard < resuming_.size() && resuming_[d.shard] != 0 && d.name != "RESUMED") {
+            replayed_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (d.name != "MESSAGE_CREATE") {
+            return;
+        }
+        // Discord stamps messages with their creation time: gateway to callback, replays included.
+        const auto stamp = io::string_field(d.data, "timestamp");
+        if (!stamp) {
+            return;
+        }
+        if (const auto created = parse_discord_timestamp(*stamp)) {
+            const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+            const auto latency =
+                std::chrono::microseconds(std::max<std::int64_t>(0, now - *created));
+            latency_.add(latency);
+            latency_histogram_.observe(static_cast<double>(latency.count()) / 1e6);
+        }
+    }
+
+    void on_lifecycle(const gw::lifecycle_event& e) {
+        using kind = gw::lifecycle_kind;
+        if (e.kind == kind::identifying) {
+            identifies_.fetch_add(1, std::memory_order_relaxed);
+        } else if (e.kind == kind::resumed) {
+            resumes_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (e.shard < resuming_.size()) {
+            // Dispatches between Resume and RESUMED are the gateway's replay.
+            if (e.kind == kind::resuming) {
+                resuming_[e.shard] = 1;
+            } else if (e.kind == kind::resumed || e.kind == kind::closed) {
+                resuming_[e.shard] = 0;
+            }
+        }
+        const auto text = describe_lifecycle(e);
+        const auto level = e.kind == kind::fatal            ? observe::log_level::error
+                           : e.kind == kind::protocol_error ? observe::log_level::warn
+                           : e.kind == kind::connecting || e.kind == kind::hello ||
+                                   e.kind == kind::identifying || e.kind == kind::resuming
+                               ? observe::log_level::debug
+                               : observe::log_level::info;
+        log_.log(level, "shard " + std::to_string(e.shard) + ": " + text,
+                 {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
+        if (status_server_ && e.kind != kind::hello) {
+            status_server_->publish("lifecycle",
+                                    lifecycle_entry_json(e, std::chrono::system_clock::now()));
+        }
+    }
+
+    void tick_loop(const std::stop_token& stop) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        auto next_fault = steady::now() + plan_.fault_every;
+        std::unique_lock lock(m);
+        while (!cv.wait_for(lock, stop, tick_interval, [] { return false; }) &&
+               !stop.stop_requested()) {
+            const auto now = steady::now();
+            auto shards = cluster_->status();
+            const bool all_active =
+                !shards.empty() && std::all_of(shards.begin(), shards.end(), [](const auto& s) {
+                    return s.state == gw::shard_state::active;
+                });
+            if (all_active && !started_all_) {
+                started_all_ = true;
+                next_fault = now + plan_.fault_every;
+            }
+            if (started_all_ && plan_.fault_every.count() > 0 && now >= next_fault && !stopping_) {
+                inject_next_fault();
+                next_fault = now + plan_.fault_every;
+            }
+            const auto elapsed = std::chrono::duration_cast<milliseconds>(now - start_);
+            *err_ << status_.update(elapsed, shards, lines_.take());
+            err_->flush();
+            if (!shards.empty()) {
+                last_snapshot_ = std::move(shards);
+            }
+            if (!stopping_ && stop_signal_guard::received()) {
+                stopping_ = true;
+                stop_reason_ = "stopped";
+                cluster_->stop();
+            }
+            if (!stopping_ && plan_.duration && elapsed >= *plan_.duration) {
+                stopping_ = true;
+                stop_reason_ = "duration reached";
+                cluster_->stop();
+            }
+        }
+    }
+
+    /// The next fault of the cycle, on the next shard that has a connection.
+    void inject_next_fault() {
+        const auto& step = fault_cycle[fault_index_ % fault_cycle.size()];
+        for (std::uint32_t tries = 0; tries < options_.shards; ++tries) {
+            const auto shard = next_shard_++ % options_.shards;
+            if (server_.inject(shard, step.fault, 4000, true) == 0) {
+                continue;
+            }
+            ++fault_index_;
+            faults_.fetch_add(1, std::memory_order_relaxed);
+            {
+                const std::lock_guard lock(faults_mutex_);
+                ++faults_by_kind_[static_cast<std::size_t>(step.fault)];
+            }
+            const std::string text =
+                "injected " + std::string(step.description) + " on shard " + std::to_string(shard);
+            log_.info(text, {{"shard", shard}, {"fault", io::to_string(step.fault)}});
+            if (status_server_) {
+                status_server_->publish("lifecycle",
+                                        fault_entry_json(shard, io::to_string(step.fault), text,
+                                                         std::chrono::system_clock::now()));
+            }
+            return;
+        }
+    }
+
+    [[nodiscard]] feed_extras extras() const {
+        return {.faults = faults_.load(), .lost = check_.lost(), .duplicated = check_.duplicated()};
+    }
+
+    [[nodiscard]] std::string metrics_text() const {
+        std::string out = cluster_->metrics();
+        out += server_.metrics();
+        observe::prometheus_writer w(out);
+        w.family("shardgate_demo_faults_total", "counter", "Faults the demo injected, by kind.");
+        {
+            const std::lock_guard lock(faults_mutex_);
+            for (const auto& step : fault_cycle) {
+                w.sample("shardgate_demo_faults_total", {{"fault", io::to_string(step.fault)}},
+                         faults_by_kind_[static_cast<std::size_t>(step.fault)]);
+            }
+        }
+        w.family("shardgate_demo_lost_events_total", "counter",
+                 "Sequence numbers skipped within a session (must stay 0).");
+        w.sample("shardgate_demo_lost_events_total", {}, check_.lost());
+        w.family("shardgate_demo_duplicated_events_total", "counter",
+                 "Sequence numbers delivered twice within a session (must stay 0).");
+        w.sample("shardgate_demo_duplicated_events_total", {}, check_.duplicated());
+        w.family("shardgate_event_latency_seconds", "histogram",
+                 "From a message's timestamp to its callback (replays included).");
+        w.histogram("shardgate_event_latency_seconds", {}, latency_histogram_.snapshot());
+        return out;
+    }
+
+    void write_summary(std::ostream& out, double seconds) {
+        const auto p50 = latency_.percentile(50);
+        const auto p99 = latency_.percentile(99);
+        const auto max = latency_.percentile(100);
+        const auto delivered = check_.delivered();
+        const auto replayed = replayed_.load();
+        if (options_.json) {
+            std::string line;
+            gw::detail::json_writer w(line);
+            w.begin_object();
+            w.key("shards").uint_value(options_.shards);
+            w.key("duration_s").raw_value(fixed1(seconds));
+            w.key("dispatches").uint_value(delivered);
+            w.key("identifies").uint_value(identifies_.load());
+            w.key("resumes").uint_value(resumes_.load());
+            w.key("replayed").uint_value(replayed);
+            w.key("faults").uint_value(faults_.load());
+            w.key("faults_by_kind").begin_object();
+            for (const auto& step : fault_cycle) {
+                w.key(io::to_string(step.fault))
+                    .uint_value(faults_by_kind_[static_cast<std::size_t>(step.fault)]);
+            }
+            w.end_object();
+            w.key("lost").uint_value(check_.lost());
+            w.key("duplicated").uint_value(check_.duplicated());
+            w.key("latency_samples").uint_value(latency_.size());
+            w.key("p50_ms");
+            append_ms(w, p50);
+            w.key("p99_ms");
+            append_ms(w, p99);
+            w.key("max_ms");
+            append_ms(w, max);
+            w.end_object();
+            out << line << '\n';
+            out.flush();
+            return;
+        }
+        std::string faults;
+        for (const auto& step : fault_cycle) {
+            const auto n = faults_by_kind_[static_cast<std::size_t>(step.fault)];
+            if (n > 0) {
+                faults += (faults.empty() ? "" : ", ") + std::string(io::to_string(step.fault)) +
+                          " " + std::to_string(n);
+            }
+        }
+        out << "shardgate demo: " << options_.shards << " shards for "
+            << format_elapsed(milliseconds(static_cast<std::int64_t>(seconds * 1000))) << '\n'
+            << "  events delivered  " << delivered << " ("
+            << format_rate(seconds > 0 ? static_cast<double>(delivered) / seconds : 0.0) << "/s)\n"
+            << "  faults injected   " << faults_.load()
+            << (faults.empty() ? std::string() : " (" + faults + ")") << '\n'
+            << "  identifies        " << identifies_.load() << '\n'
+            << "  resumes           " << resumes_.load() << " (" << replayed
+            << " events replayed)\n"
+            << "  lost              " << check_.lost() << '\n'
+            << "  duplicated        " << check_.duplicated() << '\n'
+            << "  latency           p50 " << ms_text(p50) << ", p99 " << ms_text(p99) << ", max "
+            << ms_text(max) << " (message timestamp to callback, " << latency_.size()
+            << " messages, replays included)\n";
+        out.flush();
+    }
+
+    const demo_options& options_;
+    const demo_plan& plan_;
+    std::ostream* err_;
+    pending_lines lines_;
+    observe::logger log_;
+    live_status status_;
+    delivery_check check_;
+    latency_samples latency_;
+    observe::histogram latency_histogram_{observe::latency_buckets_seconds};
+    status_feed feed_;
+    io::emulator_server server_;
+    std::optional<io::cluster> cluster_;
+    std::optional<io::status_server> status_server_;
+
+    steady::time_point start_ = steady::now();
+    std::atomic<std::uint64_t> identifies_{0};
+    std::atomic<std::uint64_t> resumes_{0};
+    std::atomic<std::uint64_t> faults_{0};
+    std::atomic<std::uint64_t> replayed_{0};
+    std::vector<char> resuming_ = std::vector<char>(options_.shards, 0); // per shard, its thread's
+    mutable std::mutex faults_mutex_;
+    std::array<std::uint64_t, 6> faults_by_kind_{};
+    // The ticker thread's; read by run() after joining it.
+    std::vector<io::shard_status> last_snapshot_;
+    std::string_view stop_reason_ = "stopped";
+    bool stopping_ = false;
+    bool started_all_ = false;
+    std::size_t fault_index_ = 0;
+    std::uint32_t next_shard_ = 0;
+};
+
+} // namespace
+
+int run_demo(const demo_options& options, const demo_environment& environment, std::ostream& out,
+             std::ostream& err) {
+    std::string error;
+    auto plan = make_demo_plan(options, error);
+    if (!plan) {
+        err << "shardgate demo: " << error << '\n';
+        return 2;
+    }
+    const stop_signal_guard signals;
+    std::optional<demo_session> session;
+    try {
+        session.emplace(*plan, options, environment, err);
+    } catch (const std::system_error& e) {
+        err << "shardgate demo: " << e.what() << '\n';
+        if (e.code() == std::errc::address_in_use) {
+            err << "Pick another port with --metrics, e.g. --metrics 127.0.0.1:0 for a free one.\n";
+        }
+        return e.code() == std::errc::invalid_argument ? 2 : 1;
+    }
+    return session->run(out);
+}
+
+} // namespace shardgate::cli
