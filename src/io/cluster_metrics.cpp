@@ -70,8 +70,8 @@ void counter(prometheus_writer& w, const cluster_metrics_view& v, std::string_vi
 void write_cluster_metrics(std::string& out, const cluster_metrics_view& v) {
     prometheus_writer w(out);
 
-    w.family("shardgate_shard_count", "gauge", "Total shards of the bot (num_shards).");
-    w.sample("shardgate_shard_count", {}, std::uint64_t{v.shard_count});
+    w.family("shardgate_num_shards", "gauge", "Total shards of the bot (num_shards in Identify).");
+    w.sample("shardgate_num_shards", {}, std::uint64_t{v.shard_count});
 
     std::array<std::uint64_t, all_states.size()> per_state{};
     for (const auto& s : v.shards) {

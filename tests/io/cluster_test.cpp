@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace {
 
@@ -363,6 +364,69 @@ TEST(field, finds_top_level_members_lazily) {
     ASSERT_TRUE(v);
     EXPECT_GE(v->data(), d.data());
     EXPECT_LE(v->data() + v->size(), d.data() + d.size());
+}
+
+} // namespace
+
+namespace {
+
+/// `name{labels} value` lines of a Prometheus text, keyed by everything before the value.
+std::map<std::string, double> samples_of(const std::string& text) {
+    std::map<std::string, double> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line.front() == '#') {
+            continue;
+        }
+        const auto space = line.rfind(' ');
+        EXPECT_NE(space, std::string::npos) << line;
+        out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    return out;
+}
+
+TEST(cluster, metrics_count_sessions_reconnects_by_cause_bytes_and_events) {
+    auto config = test::io_emulator_config();
+    config.traffic_per_second = 50;
+    test::emulator_thread emu(config);
+    cluster_run run(options_for(emu, 2));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 2));
+    (void)emu.control("POST", "/_emulator/shards/0/close", R"({"code":4000})");
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::resumed, 1));
+    (void)emu.control("POST", "/_emulator/shards/1/reconnect");
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::resumed, 2));
+    ASSERT_TRUE(run.wait_for_dispatch("MESSAGE_CREATE", 5));
+
+    auto m = samples_of(run.bot().metrics());
+    EXPECT_EQ(m["shardgate_num_shards"], 2);
+    EXPECT_EQ(m[R"(shardgate_shards{state="active"})"], 2);
+    EXPECT_EQ(m[R"(shardgate_shard_state{shard="0",state="active"})"], 1);
+    EXPECT_EQ(m["shardgate_identifies_total"], 2);
+    EXPECT_EQ(m["shardgate_resumes_total"], 2);
+    EXPECT_EQ(m[R"(shardgate_reconnects_total{cause="closed_by_gateway"})"], 1);
+    EXPECT_EQ(m[R"(shardgate_reconnects_total{cause="reconnect_requested"})"], 1);
+    EXPECT_EQ(m[R"(shardgate_reconnects_total{cause="connection_lost"})"], 0);
+    EXPECT_EQ(m[R"(shardgate_gateway_closes_total{code="4000",name="Unknown error"})"], 1);
+    EXPECT_EQ(m[R"(shardgate_dispatches_total{event="READY"})"], 2);
+    EXPECT_GE(m[R"(shardgate_dispatches_total{event="MESSAGE_CREATE"})"], 5);
+    EXPECT_EQ(m[R"(shardgate_dispatches_total{event="RESUMED"})"], 2);
+    // zlib-stream: fewer bytes on the wire than after inflating.
+    EXPECT_GT(m["shardgate_received_bytes_total"], 0);
+    EXPECT_LT(m["shardgate_received_bytes_total"],
+              m["shardgate_received_decompressed_bytes_total"]);
+    EXPECT_GT(m["shardgate_sent_bytes_total"], 0);
+    EXPECT_EQ(m["shardgate_identify_budget_remaining"], 998);
+    EXPECT_EQ(m[R"(shardgate_decode_errors_total{error="all"})"], 0);
+    EXPECT_EQ(m["shardgate_heartbeat_latency_seconds_count"],
+              m[R"(shardgate_heartbeat_latency_seconds_bucket{le="+Inf"})"]);
+
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+    m = samples_of(run.bot().metrics()); // the counters outlive run()
+    EXPECT_EQ(m["shardgate_identifies_total"], 2);
+    EXPECT_EQ(m["shardgate_resumes_total"], 2);
+    EXPECT_EQ(m[R"(shardgate_shards{state="stopped"})"], 2);
 }
 
 } // namespace

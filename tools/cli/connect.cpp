@@ -5,6 +5,8 @@
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/io/discovery.hpp"
+#include "shardgate/io/status_server.hpp"
+#include "status_feed.hpp"
 #include "stop_signal.hpp"
 
 #include <algorithm>
@@ -121,11 +123,6 @@ public:
         if (e.kind == gw::lifecycle_kind::fatal) {
             fatal_shards_.insert(e.shard);
         }
-        if (e.kind == gw::lifecycle_kind::protocol_error) {
-            messages_.push_back(redact("shardgate connect: " + protocol_error_line(e), token_));
-        } else if (e.kind == gw::lifecycle_kind::fatal) {
-            messages_.push_back(redact("shardgate connect: " + fatal_line(e), token_));
-        }
         if (mode_ == event_mode::jsonl) {
             std::string line;
             if (append_lifecycle_line(line, e, now_ms())) {
@@ -133,6 +130,15 @@ public:
                 writer_.commit();
             }
         }
+    }
+
+    /// A line for stderr (a log record), printed at the next flush.
+    void add_message(std::string_view line) {
+        while (!line.empty() && line.back() == '\n') {
+            line.remove_suffix(1);
+        }
+        const std::lock_guard lock(mutex_);
+        messages_.emplace_back(line);
     }
 
     /// Writes out what is buffered; returns the stderr messages gathered since the last call.
@@ -378,7 +384,12 @@ bool apply_output(const connect_options& o, connect_plan& plan, std::string& err
         }
         plan.duration = milliseconds(static_cast<milliseconds::rep>(std::ceil(s * 1000.0)));
     }
-    return true;
+    if (o.metrics && o.metrics->empty()) {
+        error = "--metrics needs HOST:PORT, e.g. --metrics 127.0.0.1:9464";
+        return false;
+    }
+    plan.metrics = o.metrics;
+    return parse_log_settings(o.log_level, o.log_format, plan.log, error);
 }
 
 } // namespace
@@ -508,14 +519,33 @@ public:
         , err_(&err)
         , sink_(plan.events, out, token_, start)
         , status_({.tty = environment.stderr_is_tty, .columns = environment.columns})
+        , log_([this](std::string_view line) { sink_.add_message(line); }, plan.log.level,
+               plan.log.format)
+        , feed_("shardgate connect", "connect")
         , cluster_(std::move(plan.cluster)) {
+        log_.add_secret(token_);
         cluster_.on_dispatch([this](const io::dispatch& d) { sink_.on_dispatch(d); });
-        cluster_.on_lifecycle([this](const gw::lifecycle_event& e) { sink_.on_lifecycle(e); });
+        cluster_.on_lifecycle([this](const gw::lifecycle_event& e) {
+            sink_.on_lifecycle(e);
+            report(e);
+        });
         cluster_.handle_signals(true);
+        if (plan.metrics) {
+            io::status_server_options so;
+            so.listen = *plan.metrics;
+            so.metrics = [this] { return cluster_.metrics(); };
+            so.status = [this] { return feed_.snapshot(cluster_.status()); };
+            status_server_.emplace(std::move(so));
+        }
     }
 
     /// Runs the cluster with the status timer beside it; returns what `cluster::run` said.
     io::cluster_exit run(std::error_code& ec, std::string& detail) {
+        if (status_server_) {
+            status_server_->start();
+            log_.info("status page and metrics at " + status_server_->url(),
+                      {{"metrics", status_server_->url() + "metrics"}});
+        }
         std::mutex tick_mutex;
         std::condition_variable_any tick_cv;
         std::jthread ticker([&](const std::stop_token& stop) {
@@ -528,6 +558,9 @@ public:
         const auto exit = cluster_.run(ec, detail);
         ticker.request_stop();
         ticker.join();
+        if (status_server_) {
+            status_server_->stop();
+        }
         return exit;
     }
 
@@ -544,7 +577,18 @@ public:
         const std::string_view reason = exit == io::cluster_exit::all_fatal ? "every shard stopped"
                                         : duration_reached_                 ? "duration reached"
                                                                             : "stopped";
-        if (mode_ == event_mode::summary && exit != io::cluster_exit::startup_failed) {
+        if (mode_ == event_mode::summary && exit != io::cluster_exit::startup_failed &&
+            log_.format() == observe::log_format::json) {
+            // JSON logs: the final line is a record too, so that every stderr line parses.
+            write_messages(*err_, messages);
+            log_.info(std::string(reason), {{"elapsed_ms", elapsed().count()},
+                                            {"shards", totals.shards},
+                                            {"dispatches", totals.dispatches},
+                                            {"identifies", totals.identifies},
+                                            {"resumes", totals.resumes},
+                                            {"fatal", totals.fatal}});
+            write_messages(*err_, sink_.flush());
+        } else if (mode_ == event_mode::summary && exit != io::cluster_exit::startup_failed) {
             *err_ << status_.finish(elapsed(), last_snapshot_, totals, reason, messages);
         } else {
             write_messages(*err_, messages);
@@ -558,6 +602,23 @@ public:
     }
 
 private:
+    /// The log and the status page's feed (the jsonl output is the sink's).
+    void report(const gw::lifecycle_event& e) {
+        const auto level = lifecycle_log_level(e.kind);
+        if (log_.enabled(level)) {
+            const auto text =
+                e.kind == gw::lifecycle_kind::fatal ? fatal_line(e)
+                : e.kind == gw::lifecycle_kind::protocol_error
+                    ? protocol_error_line(e)
+                    : "shard " + std::to_string(e.shard) + ": " + describe_lifecycle(e);
+            log_.log(level, text, {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
+        }
+        if (status_server_ && e.kind != gw::lifecycle_kind::hello) {
+            status_server_->publish("lifecycle",
+                                    lifecycle_entry_json(e, std::chrono::system_clock::now()));
+        }
+    }
+
     [[nodiscard]] milliseconds elapsed() const {
         return std::chrono::duration_cast<milliseconds>(clock_type::now() - start_);
     }
@@ -567,10 +628,10 @@ private:
         const auto messages = sink_.flush();
         const auto now = elapsed();
         auto shards = cluster_.status();
-        if (mode_ == event_mode::summary) {
+        if (mode_ == event_mode::summary && log_.format() == observe::log_format::text) {
             *err_ << status_.update(now, shards, messages);
             err_->flush();
-        } else {
+        } else { // JSON logs: only records on stderr, no status drawing
             write_messages(*err_, messages);
         }
         if (!shards.empty()) {
@@ -603,7 +664,10 @@ private:
     bool duration_reached_ = false;
     bool output_failed_ = false;
     bool early_stop_ = false;
+    observe::logger log_;
+    status_feed feed_;
     io::cluster cluster_;
+    std::optional<io::status_server> status_server_; // stopped before the cluster goes
 };
 
 } // namespace

@@ -6,6 +6,7 @@
 /// output. Exit statuses: 0 after SIGINT/SIGTERM or `--duration`, 1 when start-up fails
 /// (discovery), 2 for bad usage, 3 when every shard stopped on a fatal close code.
 
+#include "log_settings.hpp"
 #include "shardgate/io/cluster.hpp"
 
 #include <chrono>
@@ -34,6 +35,9 @@ struct connect_options {
     std::string reshard = "off";                     ///< `--reshard auto|off`
     bool no_verify_tls = false;                      ///< `--no-verify-tls` (testing only)
     std::optional<double> duration{};                ///< `--duration SECONDS`
+    std::optional<std::string> metrics{};            ///< `--metrics HOST:PORT`
+    std::string log_level = "info";                  ///< `--log-level debug|info|warn|error|off`
+    std::string log_format = "text";                 ///< `--log-format text|json`
 };
 
 /// What `--events` prints.
@@ -48,6 +52,8 @@ struct connect_plan {
     io::cluster_options cluster;
     event_mode events = event_mode::summary;
     std::optional<std::chrono::milliseconds> duration{};
+    std::optional<std::string> metrics{}; ///< Where to serve /metrics and the status page.
+    log_settings log{};
 };
 
 /// Checks the options and the token and builds the cluster's options.

@@ -2,6 +2,7 @@
 
 #include "delivery_check.hpp"
 #include "live_status.hpp"
+#include "log_settings.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
 #include "shardgate/io/cluster.hpp"
 #include "shardgate/io/emulator_server.hpp"
@@ -53,8 +54,7 @@ struct demo_plan {
     io::cluster_options cluster;
     std::optional<milliseconds> duration;
     milliseconds fault_every{0};
-    observe::log_level log_level = observe::log_level::info;
-    observe::log_format log_format = observe::log_format::text;
+    log_settings log;
 };
 
 std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& error) {
@@ -89,18 +89,9 @@ std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& erro
         error = "--compress must be zlib-stream, zstd-stream or none, not '" + o.compress + "'";
         return std::nullopt;
     }
-    const auto level = observe::parse_log_level(o.log_level);
-    const auto format = observe::parse_log_format(o.log_format);
-    if (!level) {
-        error = "--log-level must be debug, info, warn, error or off, not '" + o.log_level + "'";
+    if (!parse_log_settings(o.log_level, o.log_format, plan.log, error)) {
         return std::nullopt;
     }
-    if (!format) {
-        error = "--log-format must be text or json, not '" + o.log_format + "'";
-        return std::nullopt;
-    }
-    plan.log_level = *level;
-    plan.log_format = *format;
 
     // An emulator that starts quickly and recovers visibly: 16 identify buckets 1 s apart, a
     // heartbeat every 5 s (a zombie is noticed within 10 s).
@@ -179,8 +170,8 @@ public:
         : options_(options)
         , plan_(plan)
         , err_(&err)
-        , log_([this](std::string_view line) { lines_.push(line); }, plan.log_level,
-               plan.log_format)
+        , log_([this](std::string_view line) { lines_.push(line); }, plan.log.level,
+               plan.log.format)
         , status_({.tty = environment.stderr_is_tty,
                    .columns = environment.columns,
                    .command = "shardgate demo"})
@@ -233,9 +224,14 @@ public:
                   << (detail.empty() ? ec.message() : detail) << '\n';
             return 1;
         }
-        const auto lines = lines_.take();
-        *err_ << status_.finish(std::chrono::duration_cast<milliseconds>(elapsed), last_snapshot_,
-                                total(last_snapshot_), stop_reason_, lines);
+        const auto elapsed_ms = std::chrono::duration_cast<milliseconds>(elapsed);
+        if (plan_.log.format == observe::log_format::json) {
+            log_.info(std::string(stop_reason_), {{"elapsed_ms", elapsed_ms.count()}});
+            write_lines(lines_.take());
+        } else {
+            *err_ << status_.finish(elapsed_ms, last_snapshot_, total(last_snapshot_), stop_reason_,
+                                    lines_.take());
+        }
         err_->flush();
         write_summary(out, std::chrono::duration<double>(elapsed).count());
         if (check_.lost() > 0 || check_.duplicated() > 0) {
@@ -253,6 +249,12 @@ public:
     }
 
 private:
+    void write_lines(const std::vector<std::string>& lines) {
+        for (const auto& l : lines) {
+            *err_ << l << '\n';
+        }
+    }
+
     void on_dispatch(const io::dispatch& d) {
         check_.on_dispatch(d.shard, d.seq, d.name);
         if (d.shard < resuming_.size() && resuming_[d.shard] != 0 && d.name != "RESUMED") {
@@ -293,13 +295,7 @@ private:
             }
         }
         const auto text = describe_lifecycle(e);
-        const auto level = e.kind == kind::fatal            ? observe::log_level::error
-                           : e.kind == kind::protocol_error ? observe::log_level::warn
-                           : e.kind == kind::connecting || e.kind == kind::hello ||
-                                   e.kind == kind::identifying || e.kind == kind::resuming
-                               ? observe::log_level::debug
-                               : observe::log_level::info;
-        log_.log(level, "shard " + std::to_string(e.shard) + ": " + text,
+        log_.log(lifecycle_log_level(e.kind), "shard " + std::to_string(e.shard) + ": " + text,
                  {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
         if (status_server_ && e.kind != kind::hello) {
             status_server_->publish("lifecycle",
@@ -329,7 +325,11 @@ private:
                 next_fault = now + plan_.fault_every;
             }
             const auto elapsed = std::chrono::duration_cast<milliseconds>(now - start_);
-            *err_ << status_.update(elapsed, shards, lines_.take());
+            if (plan_.log.format == observe::log_format::json) {
+                write_lines(lines_.take()); // JSON logs: only records on stderr, no status drawing
+            } else {
+                *err_ << status_.update(elapsed, shards, lines_.take());
+            }
             err_->flush();
             if (!shards.empty()) {
                 last_snapshot_ = std::move(shards);

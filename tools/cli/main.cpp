@@ -84,6 +84,11 @@ int main(int argc, char** argv) {
         ->add_option("--max-guilds-per-shard", serve.max_guilds_per_shard,
                      "More guilds on one shard: close 4011")
         ->capture_default_str();
+    serve_cmd->add_option("--metrics", serve.metrics,
+                          "HOST:PORT for Prometheus /metrics and the live status page at /");
+    serve_cmd->add_option("--log-level", serve.log_level, "debug, info, warn, error or off")
+        ->capture_default_str();
+    serve_cmd->add_option("--log-format", serve.log_format, "text or json")->capture_default_str();
 
     shardgate::cli::connect_options connect;
     auto* connect_cmd = app.add_subcommand(
@@ -120,6 +125,12 @@ int main(int argc, char** argv) {
                           "FOR TESTING ONLY: do not check TLS certificates (exposes the token)");
     connect_cmd->add_option("--duration", connect.duration,
                             "Stop after this many seconds (exit status 0)");
+    connect_cmd->add_option("--metrics", connect.metrics,
+                            "HOST:PORT for Prometheus /metrics and the live status page at /");
+    connect_cmd->add_option("--log-level", connect.log_level, "debug, info, warn, error or off")
+        ->capture_default_str();
+    connect_cmd->add_option("--log-format", connect.log_format, "text or json")
+        ->capture_default_str();
 
     connect_cmd->footer(
         "The bot token is read from the environment variable DISCORD_TOKEN, never from the "

@@ -1,7 +1,14 @@
 #include "serve.hpp"
 
+#include "log_settings.hpp"
 #include "shardgate/gateway/intents.hpp"
+#include "shardgate/io/status_server.hpp"
+#include "status_feed.hpp"
 
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
 #include <cmath>
 #include <ostream>
 #include <string_view>
@@ -41,6 +48,41 @@ bool parse_privileged(std::string_view text, std::uint64_t& bits, std::string& e
         return false;
     }
     return true;
+}
+
+/// The emulator's view of each shard, for the status page: a shard with an open connection is
+/// "active", one whose session waits to be resumed "away".
+std::vector<feed_shard> emulator_shards(const std::string& stats_json) {
+    std::vector<feed_shard> shards;
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(stats_json, ec);
+    if (ec || !v.is_object()) {
+        return shards;
+    }
+    const auto* by_shard = v.as_object().if_contains("shards");
+    if (by_shard == nullptr || !by_shard->is_object()) {
+        return shards;
+    }
+    const auto number = [](const boost::json::object& o, std::string_view key) -> std::uint64_t {
+        const auto* n = o.if_contains(key);
+        return n != nullptr && n->is_number() ? n->to_number<std::uint64_t>() : 0;
+    };
+    for (const auto& [id, value] : by_shard->as_object()) {
+        if (!value.is_object()) {
+            continue;
+        }
+        const auto& o = value.as_object();
+        feed_shard f;
+        std::from_chars(id.data(), id.data() + id.size(), f.id);
+        f.state = number(o, "connections") > 0 ? "active" : "away";
+        f.dispatches = number(o, "last_seq");
+        f.identifies = number(o, "identifies");
+        f.resumes = number(o, "resumes");
+        shards.push_back(f);
+    }
+    std::sort(shards.begin(), shards.end(),
+              [](const feed_shard& a, const feed_shard& b) { return a.id < b.id; });
+    return shards;
 }
 
 } // namespace
@@ -130,6 +172,14 @@ std::optional<io::emulator_server_options> make_serve_options(const serve_option
 int run_serve(const serve_options& options, std::ostream& out, std::ostream& err) {
     std::string error;
     auto server_options = make_serve_options(options, error);
+    if (log_settings ls;
+        server_options && !parse_log_settings(options.log_level, options.log_format, ls, error)) {
+        server_options.reset();
+    }
+    if (server_options && options.metrics && options.metrics->empty()) {
+        error = "--metrics needs HOST:PORT, e.g. --metrics 127.0.0.1:9464";
+        server_options.reset();
+    }
     if (!server_options) {
         err << "shardgate serve: " << error << '\n';
         return 2;
@@ -145,9 +195,40 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         err << "Pick another port with --listen, e.g. --listen 127.0.0.1:0 for a free one.\n";
         return 1;
     }
+    log_settings log_options;
+    (void)parse_log_settings(options.log_level, options.log_format, log_options, error);
+    observe::logger log(err, log_options.level, log_options.format);
+    for (const auto& t : options.tokens) {
+        log.add_secret(t);
+    }
+    std::optional<io::status_server> status;
+    status_feed feed("shardgate serve", "serve");
+    if (options.metrics) {
+        io::status_server_options so;
+        so.listen = *options.metrics;
+        so.metrics = [&server] { return server->metrics(); };
+        so.status = [&server, &feed] {
+            const auto stats = server->stats_json();
+            return feed.snapshot(stats ? emulator_shards(*stats) : std::vector<feed_shard>{});
+        };
+        try {
+            status.emplace(std::move(so));
+        } catch (const std::system_error& e) {
+            err << "shardgate serve: --metrics: " << e.what() << '\n';
+            return e.code() == std::errc::invalid_argument ? 2 : 1;
+        }
+    }
     // The contract: the first stdout line says where to connect; flushed so a parent can read it.
     out << R"({"listening":")" << server->http_url() << "\"}" << std::endl;
+    if (status) {
+        status->start();
+        log.info("status page and metrics at " + status->url(),
+                 {{"metrics", status->url() + "metrics"}});
+    }
     server->run();
+    if (status) {
+        status->stop();
+    }
     return 0;
 }
 

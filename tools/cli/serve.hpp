@@ -32,6 +32,9 @@ struct serve_options {
     std::uint32_t members_per_guild = 50;
     std::uint32_t session_start_limit = 1'000;
     std::uint32_t max_guilds_per_shard = 2'500;
+    std::optional<std::string> metrics{}; ///< `--metrics HOST:PORT`: /metrics and the status page
+    std::string log_level = "info";       ///< `--log-level`
+    std::string log_format = "text";      ///< `--log-format text|json`
 };
 
 /// Checks the values and turns them into server options.
