@@ -259,12 +259,23 @@ public:
         if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
             return std::nullopt;
         }
-        return future.get();
+        try {
+            return future.get();
+        } catch (const std::exception&) {
+            return std::nullopt; // the server stopped before running it (broken promise)
+        }
     }
     std::size_t apply_fault(std::uint32_t shard, shard_command cmd, std::uint16_t code,
                             bool resumable);
     std::string metrics_text();
     std::string stats() const { return world_.stats_json(); }
+    std::map<std::uint32_t, std::size_t> open_by_shard() {
+        std::map<std::uint32_t, std::size_t> out;
+        for (auto* s : sessions_on_shard(std::nullopt)) {
+            ++out[*s->conn->shard_id()];
+        }
+        return out;
+    }
 
 private:
     /// One WebSocket connection: the stream, the core connection and the driver's wake-up timer.
@@ -1134,6 +1145,11 @@ std::optional<std::string> emulator_server::stats_json() const {
     return impl_->on_server_thread([this] { return impl_->stats(); });
 }
 
+std::map<std::uint32_t, std::size_t> emulator_server::open_connections_by_shard() const {
+    return impl_->on_server_thread([this] { return impl_->open_by_shard(); })
+        .value_or(std::map<std::uint32_t, std::size_t>{});
+}
+
 std::string emulator_server::metrics() const {
     return impl_->on_server_thread([this] { return impl_->metrics_text(); }).value_or("");
 }
@@ -1193,8 +1209,21 @@ std::string emulator_server::impl::metrics_text() {
                      number(o.as_object(), key));
         }
     };
-    per_shard("shardgate_emulator_shard_connections", "connections",
-              "Open connections identified or resumed as each shard.");
+    w.family("shardgate_emulator_shard_open_connections", "gauge",
+             "Open connections identified or resumed as each shard.");
+    for (const auto& [shard, n] : open_by_shard()) {
+        w.sample("shardgate_emulator_shard_open_connections", {{"shard", std::to_string(shard)}},
+                 std::uint64_t{n});
+    }
+    w.family("shardgate_emulator_shard_connections_total", "counter",
+             "Connections that identified or resumed as each shard.");
+    if (shards != nullptr && shards->is_object()) {
+        for (const auto& [id, o] : shards->as_object()) {
+            w.sample("shardgate_emulator_shard_connections_total",
+                     {{"shard", std::string_view(id.data(), id.size())}},
+                     number(o.as_object(), "connections"));
+        }
+    }
     per_shard("shardgate_emulator_shard_last_sequence", "last_seq",
               "The highest sequence number sent to each shard.");
     return out;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 
@@ -118,6 +119,10 @@ void append_json_value(gateway::detail::json_writer& w, const log_field::value_t
     } else if (const auto* u = std::get_if<std::uint64_t>(&value)) {
         w.uint_value(*u);
     } else if (const auto* d = std::get_if<double>(&value)) {
+        if (!std::isfinite(*d)) {
+            w.null_value(); // JSON has no NaN or infinity
+            return;
+        }
         std::string n;
         append_number(n, *d);
         w.raw_value(n);

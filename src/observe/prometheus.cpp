@@ -144,7 +144,7 @@ histogram::histogram(std::span<const double> upper_bounds)
 
 void histogram::observe(double value) noexcept {
     std::size_t i = 0;
-    while (i < bounds_.size() && value > bounds_[i]) {
+    while (i < bounds_.size() && !(value <= bounds_[i])) { // NaN lands in +Inf
         ++i;
     }
     counts_[i].fetch_add(1, std::memory_order_relaxed);

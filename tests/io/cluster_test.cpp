@@ -430,3 +430,41 @@ TEST(cluster, metrics_count_sessions_reconnects_by_cause_bytes_and_events) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(emulator_server_api, inject_stats_and_metrics_from_another_thread) {
+    {
+        io::emulator_server idle({}); // bound but not running: nothing to inject into
+        EXPECT_EQ(idle.inject(0, io::emulator_fault::close), 0U);
+        EXPECT_FALSE(idle.stats_json().has_value());
+        EXPECT_EQ(idle.metrics(), "");
+    }
+    test::emulator_thread emu;
+    cluster_run run(options_for(emu, 2));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 2));
+    EXPECT_EQ(emu.server().inject(1, io::emulator_fault::reconnect), 1U);
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::resumed, 1));
+    EXPECT_EQ(run.count(lifecycle_kind::reconnect_requested), 1U);
+    EXPECT_EQ(emu.server().inject(7, io::emulator_fault::drop), 0U) << "no such shard";
+    EXPECT_EQ(emu.server().inject(0, io::emulator_fault::close, 4001), 1U);
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::resumed, 2));
+
+    const auto stats = emu.server().stats_json();
+    ASSERT_TRUE(stats.has_value());
+    const auto totals = boost::json::parse(*stats).at("totals");
+    EXPECT_EQ(totals.at("resumes").as_int64(), 2);
+    const auto m = samples_of(emu.server().metrics());
+    EXPECT_EQ(m.at("shardgate_emulator_open_connections"), 2);
+    EXPECT_EQ(m.at("shardgate_emulator_identifies_total"), 2);
+    EXPECT_EQ(m.at("shardgate_emulator_resumes_total"), 2);
+    EXPECT_EQ(m.at(R"(shardgate_emulator_closes_sent_total{code="4001",name="Unknown opcode"})"),
+              1);
+    EXPECT_EQ(m.at(R"(shardgate_emulator_shard_open_connections{shard="0"})"), 1);
+    EXPECT_EQ(m.at(R"(shardgate_emulator_shard_connections_total{shard="0"})"), 2);
+    const auto open = emu.server().open_connections_by_shard();
+    EXPECT_EQ(open, (std::map<std::uint32_t, std::size_t>{{0, 1}, {1, 1}}));
+}
+
+} // namespace

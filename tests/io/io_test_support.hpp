@@ -68,6 +68,7 @@ public:
     emulator_thread(emulator_thread&&) = delete;
     emulator_thread& operator=(emulator_thread&&) = delete;
 
+    [[nodiscard]] io::emulator_server& server() { return *server_; }
     [[nodiscard]] std::string http_url() const { return server_->http_url(); }
     [[nodiscard]] std::string ws_url() const { return server_->ws_url(); }
     [[nodiscard]] std::string api() const { return http_url() + "/api/v10"; }

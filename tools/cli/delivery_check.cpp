@@ -59,6 +59,10 @@ bool digits(std::string_view text, std::size_t pos, std::size_t count, int& valu
         return false;
     }
     const auto* first = text.data() + pos;
+    // from_chars accepts a leading '-': "T-1:59" must not parse as hour -1.
+    if (!std::all_of(first, first + count, [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
     const auto [ptr, ec] = std::from_chars(first, first + count, value);
     return ec == std::errc{} && ptr == first + count;
 }

@@ -51,8 +51,9 @@ bool parse_privileged(std::string_view text, std::uint64_t& bits, std::string& e
 }
 
 /// The emulator's view of each shard, for the status page: a shard with an open connection is
-/// "active", one whose session waits to be resumed "away".
-std::vector<feed_shard> emulator_shards(const std::string& stats_json) {
+/// "active", one without (its session may wait to be resumed) "away".
+std::vector<feed_shard> emulator_shards(const std::string& stats_json,
+                                        const std::map<std::uint32_t, std::size_t>& open) {
     std::vector<feed_shard> shards;
     boost::system::error_code ec;
     const auto v = boost::json::parse(stats_json, ec);
@@ -74,7 +75,7 @@ std::vector<feed_shard> emulator_shards(const std::string& stats_json) {
         const auto& o = value.as_object();
         feed_shard f;
         std::from_chars(id.data(), id.data() + id.size(), f.id);
-        f.state = number(o, "connections") > 0 ? "active" : "away";
+        f.state = open.contains(f.id) ? "active" : "away";
         f.dispatches = number(o, "last_seq");
         f.identifies = number(o, "identifies");
         f.resumes = number(o, "resumes");
@@ -209,7 +210,9 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         so.metrics = [&server] { return server->metrics(); };
         so.status = [&server, &feed] {
             const auto stats = server->stats_json();
-            return feed.snapshot(stats ? emulator_shards(*stats) : std::vector<feed_shard>{});
+            return feed.snapshot(stats
+                                     ? emulator_shards(*stats, server->open_connections_by_shard())
+                                     : std::vector<feed_shard>{});
         };
         try {
             status.emplace(std::move(so));

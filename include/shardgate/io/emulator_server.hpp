@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,6 +112,9 @@ public:
                        bool resumable = true);
     /// `GET /_emulator/stats`, from any thread (nullopt when the server is not running).
     [[nodiscard]] std::optional<std::string> stats_json() const;
+    /// Open connections per shard they identified or resumed as, from any thread (empty when not
+    /// running).
+    [[nodiscard]] std::map<std::uint32_t, std::size_t> open_connections_by_shard() const;
     /// Prometheus text of what the emulator saw (`shardgate_emulator_*`: open connections,
     /// sessions, identifies, resumes, heartbeats, replayed dispatches, close codes sent,
     /// violations, the session-start budget). From any thread; empty when not running.

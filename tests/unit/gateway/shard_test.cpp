@@ -866,3 +866,209 @@ TEST(shard, shards_with_the_local_scheduler_identify_once_per_bucket_window) {
         EXPECT_EQ(*identified_at[id], start + (id / max_concurrency) * 5s) << id;
     }
 }
+
+// --- Counters and round-trip time
+// -----------------------------------------------------------------
+
+namespace {
+
+std::uint64_t sent_text_bytes(const shard_harness& h) {
+    std::uint64_t n = 0;
+    for (const auto& s : h.all<gw::action::send_text>()) {
+        n += s.payload.size();
+    }
+    return n;
+}
+
+gw::request_soundboard_sounds soundboard_request(int i) {
+    gw::request_soundboard_sounds cmd;
+    cmd.guild_ids = {static_cast<gw::snowflake>(i + 1)};
+    return cmd;
+}
+
+} // namespace
+
+TEST(shard_stats, text_frames_count_the_same_bytes_received_and_as_payload) {
+    shard_harness h;
+    h.start();
+    h.text(R"({"op":11})"); // not connected yet: ignored and not counted
+    EXPECT_EQ(h.shard.stats().received_bytes, 0U);
+    EXPECT_EQ(h.shard.stats().payload_bytes, 0U);
+    h.connected();
+    const std::vector<std::string> frames{
+        R"({"op":10,"d":{"heartbeat_interval":41250}})",
+        R"({"op":0,"s":1,"t":"READY","d":{"session_id":"s","resume_gateway_url":"wss://r.test"}})",
+        R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":"hello"}})",
+        R"({"op":11})",
+        R"({"op":99,"d":null})", // unknown opcodes arrived all the same
+    };
+    std::uint64_t total = 0;
+    for (const auto& f : frames) {
+        h.text(f);
+        if (f.starts_with(R"({"op":10)")) {
+            h.permit();
+        }
+        total += f.size();
+        EXPECT_EQ(h.shard.stats().received_bytes, total) << f;
+        EXPECT_EQ(h.shard.stats().payload_bytes, total) << f;
+    }
+    EXPECT_EQ(h.shard.state(), gw::shard_state::active);
+}
+
+TEST(shard_stats, zlib_stream_counts_compressed_bytes_received_and_inflated_bytes_as_payload) {
+    auto config = shardgate::test::test_config();
+    config.transport_compression = gw::compression::zlib_stream;
+    shard_harness h(config);
+    h.start();
+    h.connected();
+    gw::deflater deflater(gw::compression::zlib_stream);
+    std::uint64_t compressed = 0;
+    std::uint64_t inflated = 0;
+    auto send = [&](std::string_view payload) {
+        std::vector<std::byte> bytes;
+        deflater.compress(payload, bytes);
+        // In two pieces: the first inflates to nothing yet but has arrived.
+        const auto first = std::span(bytes).first(bytes.size() / 2);
+        h.shard.on_binary(h.now, first);
+        h.drain();
+        EXPECT_EQ(h.shard.stats().received_bytes, compressed + first.size());
+        EXPECT_EQ(h.shard.stats().payload_bytes, inflated) << "no whole message yet";
+        h.shard.on_binary(h.now, std::span(bytes).subspan(first.size()));
+        h.drain();
+        compressed += bytes.size();
+        inflated += payload.size();
+        EXPECT_EQ(h.shard.stats().received_bytes, compressed);
+        EXPECT_EQ(h.shard.stats().payload_bytes, inflated);
+    };
+    send(R"({"op":10,"d":{"heartbeat_interval":41250}})");
+    h.permit();
+    send(
+        R"({"op":0,"s":1,"t":"READY","d":{"session_id":"z","resume_gateway_url":"wss://r.test"}})");
+    const std::string big = R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":")" +
+                            std::string(4000, 'a') + R"("}})";
+    send(big);
+    EXPECT_EQ(h.shard.state(), gw::shard_state::active);
+    EXPECT_EQ(h.all<shardgate::test::owned_dispatch>().size(), 2U);
+    EXPECT_LT(h.shard.stats().received_bytes, h.shard.stats().payload_bytes)
+        << "a repetitive payload compresses";
+}
+
+TEST(shard_stats, sent_bytes_is_the_sum_of_every_text_frame_sent) {
+    shard_harness h;
+    h.random = 0.0;
+    h.bring_up(10'000); // Identify
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_FALSE(h.shard.send(h.now, soundboard_request(i)));
+    }
+    h.drain();
+    for (int beat = 0; beat < 3; ++beat) {
+        h.advance_to(*h.shard.next_deadline());
+        h.ack();
+    }
+    EXPECT_EQ(h.shard.stats().heartbeats_sent, 3U);
+    EXPECT_EQ(h.shard.stats().commands_sent, 3U);
+    EXPECT_EQ(h.all<gw::action::send_text>().size(), 7U);
+    EXPECT_EQ(h.shard.stats().sent_bytes, sent_text_bytes(h));
+    // Through a resume too: the Resume frame counts.
+    h.dropped();
+    h.advance(60'000ms);
+    h.connected();
+    h.hello(10'000);
+    EXPECT_EQ(h.shard.stats().resumes, 1U);
+    EXPECT_EQ(h.shard.stats().sent_bytes, sent_text_bytes(h));
+}
+
+TEST(shard_stats, dispatches_between_resume_and_resumed_are_replayed) {
+    shard_harness h;
+    h.bring_up();
+    h.dispatch(2, "MESSAGE_CREATE");
+    EXPECT_EQ(h.shard.stats().replayed, 0U) << "READY and live events are not replays";
+    h.dropped();
+    h.advance(60'000ms);
+    h.connected();
+    h.hello();
+    ASSERT_EQ(h.shard.state(), gw::shard_state::resuming);
+    h.dispatch(3, "MESSAGE_CREATE");
+    h.dispatch(4, "MESSAGE_UPDATE");
+    h.dispatch(5, "GUILD_CREATE");
+    EXPECT_EQ(h.shard.stats().replayed, 3U);
+    h.dispatch(6, "RESUMED", "null");
+    EXPECT_EQ(h.shard.stats().replayed, 3U) << "RESUMED itself is not a replay";
+    h.dispatch(7, "MESSAGE_CREATE");
+    EXPECT_EQ(h.shard.stats().replayed, 3U) << "live again";
+    EXPECT_EQ(h.shard.stats().dispatches, 7U);
+}
+
+TEST(shard_stats, a_command_that_waits_for_the_limiter_counts_once) {
+    shard_harness h;
+    h.bring_up(41'250); // random 0.5: the first beat is 20.6 s away
+    const auto start = h.now;
+    int queued = 0;
+    // Fill the commands' share of the 120 / 60 s window; the next command has to wait.
+    while (h.shard.stats().send_limiter_waits == 0 && queued < 200) {
+        ASSERT_FALSE(h.shard.send(h.now, soundboard_request(queued)));
+        ++queued;
+        h.drain();
+    }
+    ASSERT_EQ(h.shard.stats().send_limiter_waits, 1U);
+    EXPECT_EQ(h.shard.queued_commands(), 1U);
+    EXPECT_GT(queued, 100) << "most of the window is the commands'";
+    EXPECT_LE(queued, 120);
+    EXPECT_EQ(h.shard.stats().commands_sent, static_cast<std::uint64_t>(queued - 1));
+
+    // More flushes while it waits: another send, a heartbeat, wake-ups. Still one wait.
+    ASSERT_FALSE(h.shard.send(h.now, soundboard_request(queued)));
+    ++queued;
+    h.drain();
+    EXPECT_EQ(h.shard.queued_commands(), 2U);
+    h.advance(30'000ms); // the first heartbeat goes out meanwhile
+    EXPECT_EQ(h.shard.stats().heartbeats_sent, 1U);
+    h.ack();
+    h.shard.on_deadline(h.now);
+    h.drain();
+    h.advance_to(start + 59'999ms);
+    h.shard.on_deadline(h.now);
+    h.drain();
+    EXPECT_EQ(h.shard.queued_commands(), 2U);
+    EXPECT_EQ(h.shard.stats().send_limiter_waits, 1U);
+
+    // The window slides past the first batch: both go, and nothing waited again.
+    h.advance_to(start + 60'000ms);
+    EXPECT_EQ(h.shard.queued_commands(), 0U);
+    EXPECT_EQ(h.shard.stats().commands_sent, static_cast<std::uint64_t>(queued));
+    EXPECT_EQ(h.shard.stats().send_limiter_waits, 1U);
+}
+
+TEST(shard_stats, commands_within_the_limit_never_count_a_wait) {
+    shard_harness h;
+    h.bring_up();
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_FALSE(h.shard.send(h.now, soundboard_request(i)));
+    }
+    h.drain();
+    EXPECT_EQ(h.shard.stats().commands_sent, 50U);
+    EXPECT_EQ(h.shard.stats().send_limiter_waits, 0U);
+}
+
+TEST(shard, heartbeat_rtt_has_microsecond_precision) {
+    shard_harness h;
+    h.random = 0.0;
+    h.bring_up(10'000);
+    EXPECT_FALSE(h.shard.heartbeat_rtt().has_value()) << "no ACK yet";
+    h.advance(0ms); // jitter 0: the first beat is due at Hello time
+    ASSERT_EQ(h.shard.stats().heartbeats_sent, 1U);
+    EXPECT_FALSE(h.shard.heartbeat_rtt().has_value());
+    h.advance_to(h.now + 1500us);
+    h.ack();
+    ASSERT_TRUE(h.shard.heartbeat_rtt().has_value());
+    EXPECT_EQ(*h.shard.heartbeat_rtt(), 1500us);
+    EXPECT_EQ(h.shard.latency(), 1ms) << "latency() truncates to milliseconds";
+
+    // The next beat replaces it.
+    h.advance_to(*h.shard.next_deadline());
+    ASSERT_EQ(h.shard.stats().heartbeats_sent, 2U);
+    h.advance_to(h.now + 250us);
+    h.ack();
+    EXPECT_EQ(h.shard.heartbeat_rtt(), 250us);
+    EXPECT_EQ(h.shard.latency(), 0ms);
+}
