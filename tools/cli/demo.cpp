@@ -103,7 +103,9 @@ std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& erro
     e.max_concurrency = buckets;
     e.identify_window = identify_window;
     e.heartbeat_interval = milliseconds(5'000);
-    e.guilds = std::max<std::uint32_t>(10, o.shards * 2);
+    // Guilds land on shards by id: eight per shard leave almost none without traffic.
+    e.guilds = std::max<std::uint32_t>(16, o.shards * 8);
+    e.members_per_guild = 5;
     e.traffic_per_second = o.traffic;
     e.seed = o.seed;
     plan.emulator.listen = "127.0.0.1:0";
