@@ -244,6 +244,9 @@ void world::state::push_log(std::string entry) {
         log_entries.pop_front();
         ++log_dropped;
     }
+    if (log_observer) {
+        log_observer(entry);
+    }
     log_entries.push_back(std::move(entry));
 }
 
@@ -274,6 +277,10 @@ void world::set_unix_time(time_point now, std::uint64_t unix_ms) {
 
 void world::set_wake_handler(std::function<void(std::uint64_t)> handler) {
     state_->wake = std::move(handler);
+}
+
+void world::set_log_observer(std::function<void(std::string_view entry)> observer) {
+    state_->log_observer = std::move(observer);
 }
 
 std::string world::gateway_json() const {

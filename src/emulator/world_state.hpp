@@ -131,6 +131,7 @@ struct world::state {
     // Connections ------------------------------------------------------------------------------
     std::unordered_map<std::uint64_t, detail::connection_sink*> open_connections;
     std::function<void(std::uint64_t)> wake;
+    std::function<void(std::string_view)> log_observer;
     void wake_connection(std::uint64_t id) const;
 
     // Statistics and log -------------------------------------------------------------------------

@@ -418,6 +418,9 @@ emulator_server::impl::impl(emulator_server_options options)
     }
     // The world closes connections on its own (4004 after a token reset, 4000 when a session is
     // resumed elsewhere): their drivers must drain. Only wakes; never destroys anything.
+    if (options_.on_log) {
+        world_.set_log_observer(options_.on_log);
+    }
     world_.set_wake_handler([this](std::uint64_t connection_id) {
         if (const auto it = sessions_.find(connection_id); it != sessions_.end()) {
             it->second->wake();

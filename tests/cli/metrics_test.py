@@ -189,6 +189,14 @@ def serve_connect():
         status = json.loads(r.read())
     if [x["id"] for x in status["shards"]] != [0, 1] or status["mode"] != "serve":
         fail(f"serve status: {status}")
+    # The emulator's own account of the connections reaches the page's feed (replayed on connect).
+    with urllib.request.urlopen(f"http://127.0.0.1:{serve_metrics}/events", timeout=10) as r:
+        seen = ""
+        while "READY: new session" not in seen:
+            line = r.readline().decode()
+            if not line:
+                fail(f"/events ended without the READY entry: {seen}")
+            seen += line
     if c.stop() != 0 or s.stop() != 0:
         fail("connect or serve did not exit 0 after SIGINT")
     printed = c.stdout() + c.stderr() + s.stdout() + s.stderr()

@@ -185,6 +185,29 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         err << "shardgate serve: " << error << '\n';
         return 2;
     }
+    log_settings log_options;
+    (void)parse_log_settings(options.log_level, options.log_format, log_options, error);
+    observe::logger log(err, log_options.level, log_options.format);
+    for (const auto& t : options.tokens) {
+        log.add_secret(t);
+    }
+    std::optional<io::status_server> status; // stopped before the server and feed go
+    status_feed feed("shardgate serve", "serve");
+    // The emulator's own account of each connection, to the log and the page's feed.
+    server_options->on_log = [&log, &status](std::string_view entry) {
+        const auto view = describe_emulator_log(entry, std::chrono::system_clock::now());
+        if (!view) {
+            return;
+        }
+        if (log.enabled(view->level)) {
+            log.log(view->level,
+                    (view->shard ? "shard " + std::to_string(*view->shard) + ": " : std::string()) +
+                        view->text);
+        }
+        if (status) {
+            status->publish("lifecycle", view->entry_json);
+        }
+    };
     std::optional<io::emulator_server> server;
     try {
         server.emplace(std::move(*server_options));
@@ -196,14 +219,6 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         err << "Pick another port with --listen, e.g. --listen 127.0.0.1:0 for a free one.\n";
         return 1;
     }
-    log_settings log_options;
-    (void)parse_log_settings(options.log_level, options.log_format, log_options, error);
-    observe::logger log(err, log_options.level, log_options.format);
-    for (const auto& t : options.tokens) {
-        log.add_secret(t);
-    }
-    std::optional<io::status_server> status;
-    status_feed feed("shardgate serve", "serve");
     if (options.metrics) {
         io::status_server_options so;
         so.listen = *options.metrics;

@@ -8,6 +8,7 @@
 
 #include "shardgate/gateway/shard_event.hpp"
 #include "shardgate/io/cluster.hpp"
+#include "shardgate/observe/log.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -79,5 +80,18 @@ private:
 [[nodiscard]] std::string fault_entry_json(std::uint32_t shard, std::string_view fault,
                                            std::string_view text,
                                            std::chrono::system_clock::time_point when);
+
+/// What `serve` logs and shows in the feed for one entry of the emulator's log.
+struct emulator_log_view {
+    observe::log_level level = observe::log_level::info;
+    std::optional<std::uint32_t> shard;
+    std::string text;       ///< e.g. `sent close 4009 (Session timed out)`
+    std::string entry_json; ///< The page's `lifecycle` entry.
+};
+
+/// The emulator's side of a connection's life, for people: nullopt for routine entries
+/// (connect, hello, heartbeats, commands, dispatches).
+[[nodiscard]] std::optional<emulator_log_view>
+describe_emulator_log(std::string_view entry_json, std::chrono::system_clock::time_point when);
 
 } // namespace shardgate::cli

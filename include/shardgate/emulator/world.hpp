@@ -56,6 +56,9 @@ public:
     /// `poll_action()` and re-arms its timer. Called synchronously, from inside the input that
     /// caused it; the handler must not destroy connections.
     void set_wake_handler(std::function<void(std::uint64_t connection_id)> handler);
+    /// Called with each entry as it is added to the log (the JSON object `log_json` lists), from
+    /// inside the input that caused it. For live displays; must not call back into the world.
+    void set_log_observer(std::function<void(std::string_view entry)> observer);
 
     // Discovery (HTTP)
     // -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,9 @@ struct emulator_server_options {
     /// How long open WebSockets get to finish their close handshake (1001) on `stop()` before the
     /// server cuts them.
     std::chrono::milliseconds shutdown_grace{2'000};
+    /// Each entry of the emulator's log (`GET /_emulator/log`'s objects) as it is written, on the
+    /// server's thread: for live displays. Must be quick and must not call the server.
+    std::function<void(std::string_view entry_json)> on_log;
 };
 
 /// A fault the control API injects into a shard's connections (DESIGN.md, "shardgate serve").
