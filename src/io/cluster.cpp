@@ -208,8 +208,9 @@ public:
         shard_status s;
         s.id = id;
         s.state = static_cast<gateway::shard_state>(state_.load(std::memory_order_relaxed));
-        if (const auto l = latency_ms_.load(std::memory_order_relaxed); l >= 0) {
-            s.latency = std::chrono::milliseconds(l);
+        if (const auto l = latency_us_.load(std::memory_order_relaxed); l >= 0) {
+            s.heartbeat_rtt = std::chrono::microseconds(l);
+            s.latency = std::chrono::duration_cast<std::chrono::milliseconds>(*s.heartbeat_rtt);
         }
         s.dispatches = dispatches_.load(std::memory_order_relaxed);
         s.identifies = identifies_.load(std::memory_order_relaxed);
@@ -376,7 +377,7 @@ private:
         }
         published_ = st;
         state_.store(static_cast<std::uint8_t>(shard_.state()), std::memory_order_release);
-        latency_ms_.store(shard_.latency() ? shard_.latency()->count() : -1,
+        latency_us_.store(shard_.heartbeat_rtt() ? shard_.heartbeat_rtt()->count() : -1,
                           std::memory_order_relaxed);
         dispatches_.store(st.dispatches, std::memory_order_relaxed);
         identifies_.store(st.identifies, std::memory_order_relaxed);
@@ -423,7 +424,7 @@ private:
 
     // Published after every drain for status() (any thread).
     std::atomic<std::uint8_t> state_{0};
-    std::atomic<std::int64_t> latency_ms_{-1};
+    std::atomic<std::int64_t> latency_us_{-1};
     std::atomic<std::uint64_t> dispatches_{0};
     std::atomic<std::uint64_t> identifies_{0};
     std::atomic<std::uint64_t> resumes_{0};

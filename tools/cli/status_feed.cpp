@@ -38,7 +38,9 @@ std::string status_feed::snapshot(std::span<const io::shard_status> shards,
         feed_shard f;
         f.id = s.id;
         f.state = gw::to_string(s.state);
-        if (s.latency) {
+        if (s.heartbeat_rtt) {
+            f.latency_ms = static_cast<double>(s.heartbeat_rtt->count()) / 1000.0;
+        } else if (s.latency) {
             f.latency_ms = static_cast<double>(s.latency->count());
         }
         f.dispatches = s.dispatches;

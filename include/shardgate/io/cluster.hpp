@@ -85,6 +85,8 @@ struct shard_status {
     std::uint32_t id = 0;
     gateway::shard_state state = gateway::shard_state::idle;
     std::optional<std::chrono::milliseconds> latency;
+    /// The same round trip to the microsecond (loopback latencies are well under 1 ms).
+    std::optional<std::chrono::microseconds> heartbeat_rtt;
     std::uint64_t dispatches = 0;
     std::uint64_t identifies = 0;
     std::uint64_t resumes = 0;
