@@ -519,7 +519,7 @@ struct connection::impl final : detail::connection_sink {
     void inject_close(time_point now, std::uint16_t code);
     void inject_reconnect(time_point now);
     void inject_invalid_session(time_point now, bool resumable);
-    void inject_zombie(time_point now);
+    void inject_zombie(time_point now, bool silent);
     void inject_drop(time_point now);
     void inject_heartbeat_request(time_point now);
     bool dispatch(time_point now, std::string_view t, std::string_view d_json);
@@ -586,6 +586,7 @@ private:
     bool registered_ = false;
     bool authenticated_ = false; // Identify or Resume succeeded on this connection
     bool zombie_ = false;
+    bool silent_ = false; ///< A silent zombie: nothing is written any more.
     bool moved_from_unidentified_ = false;
 };
 
@@ -1185,7 +1186,7 @@ check connection::impl::handle_channel_info(time_point /*now*/, std::string_view
 // -------------------------------------------------------------------------------------------------
 
 void connection::impl::send_payload(std::string_view json) {
-    if (!open_) {
+    if (!open_ || silent_) {
         return;
     }
     const auto* first = reinterpret_cast<const std::byte*>(json.data()); // NOLINT
@@ -1343,12 +1344,18 @@ void connection::impl::inject_invalid_session(time_point now, bool resumable) {
     }
 }
 
-void connection::impl::inject_zombie(time_point now) {
+void connection::impl::inject_zombie(time_point now, bool silent) {
     if (!open_) {
         return;
     }
-    log(now, "fault", [](json_writer& w) { w.key("fault").string_value("zombie"); });
+    log(now, "fault", [&](json_writer& w) {
+        w.key("fault").string_value("zombie");
+        if (silent) {
+            w.key("silent").bool_value(true);
+        }
+    });
     zombie_ = true;
+    silent_ = silent_ || silent;
 }
 
 void connection::impl::inject_drop(time_point now) {
@@ -1447,8 +1454,8 @@ void connection::inject_invalid_session(time_point now, bool resumable) {
     impl_->inject_invalid_session(now, resumable);
 }
 
-void connection::inject_zombie(time_point now) {
-    impl_->inject_zombie(now);
+void connection::inject_zombie(time_point now, bool silent) {
+    impl_->inject_zombie(now, silent);
 }
 
 void connection::inject_drop(time_point now) {

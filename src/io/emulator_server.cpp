@@ -790,6 +790,16 @@ reply emulator_server::impl::handle_shard_command(std::uint32_t shard, shard_com
         }
         code = static_cast<std::uint16_t>(c.value_or(4000));
     }
+    if (cmd == shard_command::zombie) {
+        if (const auto* v = o->if_contains("silent")) {
+            if (!v->is_bool()) {
+                return bad_request("\"silent\" must be true or false");
+            }
+            if (v->get_bool()) {
+                cmd = shard_command::silent_zombie;
+            }
+        }
+    }
     if (cmd == shard_command::invalidate) {
         if (const auto* v = o->if_contains("resumable")) {
             if (!v->is_bool()) {
@@ -816,7 +826,8 @@ std::size_t emulator_server::impl::apply_fault(std::uint32_t shard, shard_comman
         case shard_command::close: c.inject_close(now, code); break;
         case shard_command::reconnect: c.inject_reconnect(now); break;
         case shard_command::invalidate: c.inject_invalid_session(now, resumable); break;
-        case shard_command::zombie: c.inject_zombie(now); break;
+        case shard_command::zombie: c.inject_zombie(now, false); break;
+        case shard_command::silent_zombie: c.inject_zombie(now, true); break;
         case shard_command::drop: c.inject_drop(now); break;
         case shard_command::heartbeat: c.inject_heartbeat_request(now); break;
         }
@@ -1129,6 +1140,7 @@ std::string_view to_string(emulator_fault fault) noexcept {
     case emulator_fault::reconnect: return "reconnect";
     case emulator_fault::invalidate: return "invalidate";
     case emulator_fault::zombie: return "zombie";
+    case emulator_fault::silent_zombie: return "silent_zombie";
     case emulator_fault::drop: return "drop";
     case emulator_fault::heartbeat: return "heartbeat";
     }

@@ -468,3 +468,30 @@ TEST(emulator_server_api, inject_stats_and_metrics_from_another_thread) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(emulator_server_api, a_silent_zombie_is_noticed_and_its_missed_events_replayed) {
+    auto config = test::io_emulator_config();
+    config.heartbeat_interval = 300ms;
+    config.traffic_per_second = 100;
+    test::emulator_thread emu(config);
+    cluster_run run(options_for(emu, 1));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 1));
+    ASSERT_TRUE(run.wait_for_dispatch("MESSAGE_CREATE", 5));
+    EXPECT_EQ(
+        emu.control("POST", "/_emulator/shards/0/zombie", R"({"silent":"yes"})").at("ok").as_bool(),
+        false);
+    ASSERT_EQ(emu.server().inject(0, io::emulator_fault::silent_zombie), 1U);
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::resumed, 1, 10s));
+    EXPECT_EQ(run.count(lifecycle_kind::zombie), 1U);
+    EXPECT_EQ(run.count(lifecycle_kind::ready), 1U) << "the session survives";
+    const auto m = samples_of(run.bot().metrics());
+    EXPECT_EQ(m.at(R"(shardgate_reconnects_total{cause="zombie"})"), 1);
+    EXPECT_GT(m.at("shardgate_replayed_dispatches_total"), 0) << "events sent into the silence";
+    const auto stats = boost::json::parse(emu.server().stats_json().value());
+    EXPECT_GT(stats.at("totals").at("replayed").as_int64(), 0);
+}
+
+} // namespace

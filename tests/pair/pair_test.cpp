@@ -75,7 +75,7 @@ TEST(Pair, IdentifyReadyThenGuildCreates) {
 // Resume after every fault, with traffic flowing throughout
 // -------------------------------------------------------------------------------------------------
 
-enum class fault { close_4000, reconnect, invalid_session_true, zombie, drop };
+enum class fault { close_4000, reconnect, invalid_session_true, zombie, silent_zombie, drop };
 
 std::string fault_name(const testing::TestParamInfo<fault>& info) {
     switch (info.param) {
@@ -83,6 +83,7 @@ std::string fault_name(const testing::TestParamInfo<fault>& info) {
     case fault::reconnect: return "Op7Reconnect";
     case fault::invalid_session_true: return "Op9Resumable";
     case fault::zombie: return "Zombie";
+    case fault::silent_zombie: return "SilentZombie";
     case fault::drop: return "Drop";
     }
     return "unknown";
@@ -95,6 +96,7 @@ void inject(pair_driver& p, fault f) {
     case fault::reconnect: conn.inject_reconnect(p.now); break;
     case fault::invalid_session_true: conn.inject_invalid_session(p.now, true); break;
     case fault::zombie: conn.inject_zombie(p.now); break;
+    case fault::silent_zombie: conn.inject_zombie(p.now, true); break;
     case fault::drop: conn.inject_drop(p.now); break;
     }
     p.pump();
@@ -150,7 +152,8 @@ TEST_P(PairResume, ZstdStream) {
 
 INSTANTIATE_TEST_SUITE_P(EveryFault, PairResume,
                          testing::Values(fault::close_4000, fault::reconnect,
-                                         fault::invalid_session_true, fault::zombie, fault::drop),
+                                         fault::invalid_session_true, fault::zombie,
+                                         fault::silent_zombie, fault::drop),
                          fault_name);
 
 TEST(Pair, ZlibStreamSplitAtEveryByte) {

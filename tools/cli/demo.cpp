@@ -38,14 +38,18 @@ constexpr auto tick_interval = milliseconds(250);
 /// The faults injected in turn, one every `--fault-every` seconds.
 struct fault_step {
     io::emulator_fault fault;
+    std::string_view name; ///< In the summary, the feed and the metrics' `fault` label.
     std::string_view description;
 };
 constexpr std::array fault_cycle{
-    fault_step{io::emulator_fault::close, "close 4000 (Unknown error)"},
-    fault_step{io::emulator_fault::reconnect, "op 7 Reconnect"},
-    fault_step{io::emulator_fault::invalidate, "op 9 Invalid Session (resumable)"},
-    fault_step{io::emulator_fault::zombie, "zombie connection (heartbeat ACKs stop)"},
-    fault_step{io::emulator_fault::drop, "TCP drop without a close frame"},
+    fault_step{io::emulator_fault::close, "close", "close 4000 (Unknown error)"},
+    fault_step{io::emulator_fault::reconnect, "reconnect", "op 7 Reconnect"},
+    fault_step{io::emulator_fault::invalidate, "invalidate", "op 9 Invalid Session (resumable)"},
+    // Silent, as when the network path dies: no ACKs and no events until the shard notices at its
+    // next heartbeat and resumes; what it missed meanwhile is replayed.
+    fault_step{io::emulator_fault::silent_zombie, "zombie",
+               "zombie connection (goes silent: no heartbeat ACKs, no events)"},
+    fault_step{io::emulator_fault::drop, "drop", "TCP drop without a close frame"},
 };
 
 /// The validated command.
@@ -161,7 +165,11 @@ std::string fixed1(double v) {
 }
 
 std::string ms_text(std::optional<std::chrono::microseconds> v) {
-    return v ? fixed1(static_cast<double>(v->count()) / 1000.0) + " ms" : std::string("n/a");
+    if (!v) {
+        return "n/a";
+    }
+    const double ms = static_cast<double>(v->count()) / 1000.0;
+    return ms < 1000 ? fixed1(ms) + " ms" : fixed1(ms / 1000.0) + " s";
 }
 
 /// One run: the emulator, the cluster, the checks, the faults and the status.
@@ -351,7 +359,8 @@ private:
 
     /// The next fault of the cycle, on the next shard that has a connection.
     void inject_next_fault() {
-        const auto& step = fault_cycle[fault_index_ % fault_cycle.size()];
+        const auto index = fault_index_ % fault_cycle.size();
+        const auto& step = fault_cycle[index];
         for (std::uint32_t tries = 0; tries < options_.shards; ++tries) {
             const auto shard = next_shard_++ % options_.shards;
             if (server_.inject(shard, step.fault, 4000, true) == 0) {
@@ -361,15 +370,15 @@ private:
             faults_.fetch_add(1, std::memory_order_relaxed);
             {
                 const std::lock_guard lock(faults_mutex_);
-                ++faults_by_kind_[static_cast<std::size_t>(step.fault)];
+                ++faults_by_kind_[index];
             }
             const std::string text =
                 "injected " + std::string(step.description) + " on shard " + std::to_string(shard);
-            log_.info(text, {{"shard", shard}, {"fault", io::to_string(step.fault)}});
+            log_.info(text, {{"shard", shard}, {"fault", step.name}});
             if (status_server_) {
-                status_server_->publish("lifecycle",
-                                        fault_entry_json(shard, io::to_string(step.fault), text,
-                                                         std::chrono::system_clock::now()));
+                status_server_->publish(
+                    "lifecycle",
+                    fault_entry_json(shard, step.name, text, std::chrono::system_clock::now()));
             }
             return;
         }
@@ -386,9 +395,9 @@ private:
         w.family("shardgate_demo_faults_total", "counter", "Faults the demo injected, by kind.");
         {
             const std::lock_guard lock(faults_mutex_);
-            for (const auto& step : fault_cycle) {
-                w.sample("shardgate_demo_faults_total", {{"fault", io::to_string(step.fault)}},
-                         faults_by_kind_[static_cast<std::size_t>(step.fault)]);
+            for (std::size_t i = 0; i < fault_cycle.size(); ++i) {
+                w.sample("shardgate_demo_faults_total", {{"fault", fault_cycle[i].name}},
+                         faults_by_kind_[i]);
             }
         }
         w.family("shardgate_demo_lost_events_total", "counter",
@@ -421,9 +430,8 @@ private:
             w.key("replayed").uint_value(replayed);
             w.key("faults").uint_value(faults_.load());
             w.key("faults_by_kind").begin_object();
-            for (const auto& step : fault_cycle) {
-                w.key(io::to_string(step.fault))
-                    .uint_value(faults_by_kind_[static_cast<std::size_t>(step.fault)]);
+            for (std::size_t i = 0; i < fault_cycle.size(); ++i) {
+                w.key(fault_cycle[i].name).uint_value(faults_by_kind_[i]);
             }
             w.end_object();
             w.key("lost").uint_value(check_.lost());
@@ -441,11 +449,11 @@ private:
             return;
         }
         std::string faults;
-        for (const auto& step : fault_cycle) {
-            const auto n = faults_by_kind_[static_cast<std::size_t>(step.fault)];
+        for (std::size_t i = 0; i < fault_cycle.size(); ++i) {
+            const auto n = faults_by_kind_[i];
             if (n > 0) {
-                faults += (faults.empty() ? "" : ", ") + std::string(io::to_string(step.fault)) +
-                          " " + std::to_string(n);
+                faults += (faults.empty() ? "" : ", ") + std::string(fault_cycle[i].name) + " " +
+                          std::to_string(n);
             }
         }
         out << "shardgate demo: " << options_.shards << " shards for "
@@ -486,7 +494,7 @@ private:
     std::atomic<std::uint64_t> replayed_{0};
     std::vector<char> resuming_ = std::vector<char>(options_.shards, 0); // per shard, its thread's
     mutable std::mutex faults_mutex_;
-    std::array<std::uint64_t, 6> faults_by_kind_{};
+    std::array<std::uint64_t, fault_cycle.size()> faults_by_kind_{}; ///< By `fault_cycle` index.
     // The ticker thread's; read by run() after joining it.
     std::vector<io::shard_status> last_snapshot_;
     std::string_view stop_reason_ = "stopped";

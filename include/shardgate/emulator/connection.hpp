@@ -151,8 +151,10 @@ public:
     /// connection is no longer authenticated (a command then gets 4003; Identify is allowed).
     void inject_invalid_session(time_point now, bool resumable);
     /// Stop acknowledging heartbeats (the connection becomes a zombie to the client). Heartbeats
-    /// still count against the timeout; a new connection ACKs again.
-    void inject_zombie(time_point now);
+    /// still count against the timeout; a new connection ACKs again. With `silent`, nothing at all
+    /// is sent any more, as when the network path dies: dispatches are still sequenced into the
+    /// session (and replayed on Resume) but not written.
+    void inject_zombie(time_point now, bool silent = false);
     /// Drop the TCP connection without a close frame.
     void inject_drop(time_point now);
     /// Send op 1, asking for an immediate heartbeat.

@@ -56,12 +56,14 @@ struct emulator_server_options {
 
 /// A fault the control API injects into a shard's connections (DESIGN.md, "shardgate serve").
 enum class emulator_fault {
-    close,      ///< Close with `code` (default 4000).
-    reconnect,  ///< op 7, then close 3 s later if the client does not.
-    invalidate, ///< op 9 with `resumable`.
-    zombie,     ///< Stop acknowledging heartbeats.
-    drop,       ///< Cut the TCP connection without a close frame.
-    heartbeat,  ///< op 1: ask for a heartbeat now.
+    close,         ///< Close with `code` (default 4000).
+    reconnect,     ///< op 7, then close 3 s later if the client does not.
+    invalidate,    ///< op 9 with `resumable`.
+    zombie,        ///< Stop acknowledging heartbeats.
+    silent_zombie, ///< Stop sending anything (a dead network path); `zombie` with
+                   ///< `{"silent":true}`.
+    drop,          ///< Cut the TCP connection without a close frame.
+    heartbeat,     ///< op 1: ask for a heartbeat now.
 };
 
 /// "close", "reconnect", ... as in the control API's paths.
