@@ -24,6 +24,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -44,10 +45,15 @@ constexpr auto http_idle_timeout = 30s;
 constexpr auto write_timeout = 10s;
 constexpr std::size_t header_limit = 16 * 1024;
 
-/// `event: E` then one `data:` line per line of `data`, then a blank line.
-std::string sse_message(std::string_view event, std::string_view data) {
+/// [`id: ID`], `event: E`, then one `data:` line per line of `data`, then a blank line.
+std::string sse_message(std::string_view event, std::string_view data, std::string_view id = {}) {
     std::string m;
-    m.reserve(event.size() + data.size() + 16);
+    m.reserve(event.size() + data.size() + id.size() + 24);
+    if (!id.empty()) {
+        m += "id: ";
+        m += id;
+        m += '\n';
+    }
     m += "event: ";
     m += event;
     m += '\n';
@@ -133,12 +139,19 @@ public:
         if (stopped_) {
             return;
         }
-        asio::post(ioc_, [this, msg = sse_message(event, data), keep = event == "lifecycle"] {
-            if (keep) {
-                recent_.push_back(msg);
-                while (recent_.size() > options_.replay_events) {
-                    recent_.pop_front();
-                }
+        const bool keep = event == "lifecycle";
+        asio::post(ioc_, [this, event = std::string(event), data = std::move(data), keep] {
+            if (!keep) {
+                broadcast(sse_message(event, data));
+                return;
+            }
+            // Kept events carry an id, so that a browser reconnecting with Last-Event-ID gets only
+            // what it missed. The id names this server's run: after a restart everything is new.
+            const auto n = ++last_event_;
+            auto msg = sse_message(event, data, epoch_ + "-" + std::to_string(n));
+            recent_.emplace_back(n, msg);
+            while (recent_.size() > options_.replay_events) {
+                recent_.pop_front();
             }
             broadcast(msg);
         });
@@ -233,7 +246,12 @@ private:
                 if (req.method() == http::verb::get && path == "/events") {
                     connections_.erase(&stream);
                     upgraded_to_events = true;
-                    co_await serve_events(std::move(stream));
+                    const auto last = req.find("Last-Event-ID");
+                    co_await serve_events(
+                        std::move(stream),
+                        last == req.end()
+                            ? std::string_view{}
+                            : std::string_view(last->value().data(), last->value().size()));
                     co_return;
                 }
                 http::response<http::string_body> res{http::status::ok, req.version()};
@@ -284,11 +302,26 @@ private:
         }
     }
 
-    asio::awaitable<void> serve_events(beast::tcp_stream stream) {
+    /// The events after `last_id` when it names this run's events, else all kept ones.
+    [[nodiscard]] std::uint64_t replay_after(std::string_view last_id) const {
+        const auto dash = last_id.rfind('-');
+        if (dash == std::string_view::npos || last_id.substr(0, dash) != epoch_) {
+            return 0;
+        }
+        std::uint64_t n = 0;
+        const auto digits = last_id.substr(dash + 1);
+        const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        return ec == std::errc{} && ptr == digits.data() + digits.size() ? n : 0;
+    }
+
+    asio::awaitable<void> serve_events(beast::tcp_stream stream, std::string_view last_id) {
         auto client = std::make_shared<event_client>(std::move(stream), ioc_);
         client->stream.expires_never();
-        for (const auto& m : recent_) {
-            client->queue.push_back(m);
+        const auto after = replay_after(last_id);
+        for (const auto& [n, m] : recent_) {
+            if (n > after) {
+                client->queue.push_back(m);
+            }
         }
         if (options_.status) {
             client->queue.push_back(sse_message("status", safe_call(options_.status, "{}")));
@@ -333,7 +366,12 @@ private:
     bool stopping_ = false;
     std::set<beast::tcp_stream*> connections_;
     std::set<std::shared_ptr<event_client>> clients_;
-    std::deque<std::string> recent_;
+    std::deque<std::pair<std::uint64_t, std::string>> recent_; ///< Kept events and their numbers.
+    std::uint64_t last_event_ = 0;
+    /// Names this run in event ids: the start time in ms.
+    std::string epoch_ = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
 };
 
 status_server::status_server(status_server_options options)

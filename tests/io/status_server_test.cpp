@@ -174,3 +174,39 @@ TEST(status_server, bad_listen_address_names_the_expected_form) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(status_server, a_reconnecting_browser_gets_only_the_events_it_missed) {
+    status_server server(options_with("", "{}"));
+    server.start();
+    server.publish("lifecycle", R"({"i":1})");
+    server.publish("lifecycle", R"({"i":2})");
+    std::string id_of_2;
+    {
+        raw_client c(server.port());
+        c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_TRUE(c.read_until("{\"i\":2}\n\n")) << c.received();
+        // id: <run>-<n>, then the event
+        const auto& r = c.received();
+        const auto at = r.rfind("id: ", r.find("{\"i\":2}"));
+        ASSERT_NE(at, std::string::npos) << r;
+        id_of_2 = r.substr(at + 4, r.find('\n', at) - at - 4);
+        EXPECT_NE(id_of_2.find('-'), std::string::npos) << id_of_2;
+    }
+    server.publish("lifecycle", R"({"i":3})");
+
+    raw_client again(server.port());
+    again.send("GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: " + id_of_2 + "\r\n\r\n");
+    ASSERT_TRUE(again.read_until("{\"i\":3}\n\n")) << again.received();
+    EXPECT_EQ(again.received().find("{\"i\":1}"), std::string::npos) << again.received();
+    EXPECT_EQ(again.received().find("{\"i\":2}"), std::string::npos) << again.received();
+
+    // An id from another run (a restarted server) is not trusted: everything kept is replayed.
+    raw_client stranger(server.port());
+    stranger.send("GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1-2\r\n\r\n");
+    ASSERT_TRUE(stranger.read_until("{\"i\":3}\n\n")) << stranger.received();
+    EXPECT_NE(stranger.received().find("{\"i\":1}"), std::string::npos);
+}
+
+} // namespace

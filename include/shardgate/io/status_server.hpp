@@ -12,7 +12,9 @@
 /// - `GET /status.json`: `options.status()`.
 /// - `GET /events`: `text/event-stream`; first the last `replay_events` published `lifecycle`
 ///   events, then a `status` event (`options.status()`) every `status_interval`, and every
-///   event `publish`ed from then on. A client that stops reading is dropped past `max_backlog`.
+///   event `publish`ed from then on. `lifecycle` events carry an `id:` (`<run>-<n>`): a browser
+///   that reconnects with `Last-Event-ID` gets only the kept ones it missed. A client that stops
+///   reading is dropped past `max_backlog`.
 
 #include <chrono>
 #include <cstddef>
