@@ -55,7 +55,7 @@ TEST(live_status, totals) {
     EXPECT_EQ(t.active, 2U);
     EXPECT_EQ(t.dispatches, 40U);
     EXPECT_EQ(t.identifies, 2U);
-    EXPECT_EQ(t.latency_avg, milliseconds{40}); // (40 + 41) / 2, truncated
+    EXPECT_EQ(t.latency_avg, std::chrono::microseconds{40'500}); // (40 + 41) / 2
     EXPECT_EQ(t.latency_max, milliseconds{41});
 }
 
@@ -158,3 +158,25 @@ TEST(live_status, fatal_shards_are_named_in_the_status) {
     const auto end = status.finish(milliseconds{1'000}, s, cli::total(s), "every shard stopped");
     EXPECT_NE(end.find("1 stopped on a fatal close code"), std::string::npos) << end;
 }
+
+namespace {
+
+TEST(live_status, sub_millisecond_round_trips_keep_a_decimal) {
+    std::vector<shardgate::io::shard_status> shards(2);
+    shards[0].state = shardgate::gateway::shard_state::active;
+    shards[0].latency = std::chrono::milliseconds{0};
+    shards[0].heartbeat_rtt = std::chrono::microseconds{240};
+    shards[1].state = shardgate::gateway::shard_state::active;
+    shards[1].latency = std::chrono::milliseconds{1};
+    shards[1].heartbeat_rtt = std::chrono::microseconds{1'460};
+    const auto t = shardgate::cli::total(shards);
+    EXPECT_EQ(t.latency_avg, std::chrono::microseconds{850});
+    EXPECT_EQ(t.latency_max, std::chrono::microseconds{1'460});
+    shardgate::cli::live_status status({.tty = true, .columns = 200});
+    (void)status.update(std::chrono::milliseconds{0}, shards);
+    const auto later = status.update(std::chrono::milliseconds{1'000}, shards);
+    EXPECT_NE(later.find("latency 0.9 ms (max 1.5 ms)"), std::string::npos) << later;
+    EXPECT_NE(later.find("0.2 ms"), std::string::npos) << later; // shard 0's own line
+}
+
+} // namespace

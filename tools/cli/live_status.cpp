@@ -60,8 +60,27 @@ std::string not_active_breakdown(std::span<const io::shard_status> shards) {
     return text;
 }
 
-std::string latency_text(const std::optional<milliseconds>& latency) {
-    return latency ? std::to_string(latency->count()) + " ms" : std::string("-");
+/// `0.3 ms` under 10 ms, `41 ms` above; `-` when unknown.
+std::string latency_text(const std::optional<std::chrono::microseconds>& latency) {
+    if (!latency) {
+        return "-";
+    }
+    if (*latency < milliseconds(10)) {
+        const auto tenths = (latency->count() + 50) / 100;
+        return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " ms";
+    }
+    return std::to_string(std::chrono::duration_cast<milliseconds>(*latency).count()) + " ms";
+}
+
+/// The round trip to the microsecond when known, else the millisecond figure.
+std::optional<std::chrono::microseconds> rtt_of(const io::shard_status& s) {
+    if (s.heartbeat_rtt) {
+        return s.heartbeat_rtt;
+    }
+    if (s.latency) {
+        return std::chrono::microseconds(*s.latency);
+    }
+    return std::nullopt;
 }
 
 std::string pad_right(std::string text, std::size_t width) {
@@ -137,7 +156,7 @@ std::string format_rate(double per_second) {
 status_totals total(std::span<const io::shard_status> shards) {
     status_totals t;
     t.shards = shards.size();
-    milliseconds latency_sum{0};
+    std::chrono::microseconds latency_sum{0};
     std::size_t latency_n = 0;
     for (const auto& s : shards) {
         t.active += s.state == gw::shard_state::active ? 1U : 0U;
@@ -146,14 +165,14 @@ status_totals total(std::span<const io::shard_status> shards) {
         t.identifies += s.identifies;
         t.resumes += s.resumes;
         t.reconnects += s.reconnects;
-        if (s.latency) {
-            latency_sum += *s.latency;
+        if (const auto rtt = rtt_of(s)) {
+            latency_sum += *rtt;
             ++latency_n;
-            t.latency_max = std::max(t.latency_max.value_or(milliseconds{0}), *s.latency);
+            t.latency_max = std::max(t.latency_max.value_or(std::chrono::microseconds{0}), *rtt);
         }
     }
     if (latency_n > 0) {
-        t.latency_avg = latency_sum / static_cast<milliseconds::rep>(latency_n);
+        t.latency_avg = latency_sum / static_cast<std::chrono::microseconds::rep>(latency_n);
     }
     return t;
 }
@@ -232,7 +251,7 @@ std::vector<std::string> live_status::status_lines(milliseconds elapsed,
                                        : std::string("-");
             std::string line = "  shard " + pad_right(std::to_string(s.id), 4) + ' ' +
                                pad_right(state_name(s.state), 13) + pad_left(rate_text, 7) +
-                               " ev/s  " + pad_left(latency_text(s.latency), 7) + "  " +
+                               " ev/s  " + pad_left(latency_text(rtt_of(s)), 7) + "  " +
                                plural(s.resumes, "resume");
             if (s.last_close_code) {
                 line += "  last close " + std::to_string(*s.last_close_code);

@@ -51,8 +51,9 @@ struct status_totals {
     std::uint64_t identifies = 0;
     std::uint64_t resumes = 0;
     std::uint64_t reconnects = 0;
-    std::optional<std::chrono::milliseconds> latency_avg;
-    std::optional<std::chrono::milliseconds> latency_max;
+    /// Heartbeat round trips (microseconds: loopback ones are well under a millisecond).
+    std::optional<std::chrono::microseconds> latency_avg;
+    std::optional<std::chrono::microseconds> latency_max;
 };
 
 [[nodiscard]] status_totals total(std::span<const io::shard_status> shards);
