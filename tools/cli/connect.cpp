@@ -527,7 +527,7 @@ public:
         cluster_.on_dispatch([this](const io::dispatch& d) { sink_.on_dispatch(d); });
         cluster_.on_lifecycle([this](const gw::lifecycle_event& e) {
             sink_.on_lifecycle(e);
-            report(e);
+            report_lifecycle(log_, status_server_ ? &*status_server_ : nullptr, e);
         });
         cluster_.handle_signals(true);
         if (plan.metrics) {
@@ -602,23 +602,6 @@ public:
     }
 
 private:
-    /// The log and the status page's feed (the jsonl output is the sink's).
-    void report(const gw::lifecycle_event& e) {
-        const auto level = lifecycle_log_level(e.kind);
-        if (log_.enabled(level)) {
-            const auto text =
-                e.kind == gw::lifecycle_kind::fatal ? fatal_line(e)
-                : e.kind == gw::lifecycle_kind::protocol_error
-                    ? protocol_error_line(e)
-                    : "shard " + std::to_string(e.shard) + ": " + describe_lifecycle(e);
-            log_.log(level, text, {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
-        }
-        if (status_server_ && e.kind != gw::lifecycle_kind::hello) {
-            status_server_->publish("lifecycle",
-                                    lifecycle_entry_json(e, std::chrono::system_clock::now()));
-        }
-    }
-
     [[nodiscard]] milliseconds elapsed() const {
         return std::chrono::duration_cast<milliseconds>(clock_type::now() - start_);
     }

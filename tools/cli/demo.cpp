@@ -304,13 +304,7 @@ private:
                 resuming_[e.shard] = 0;
             }
         }
-        const auto text = describe_lifecycle(e);
-        log_.log(lifecycle_log_level(e.kind), "shard " + std::to_string(e.shard) + ": " + text,
-                 {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
-        if (status_server_ && e.kind != kind::hello) {
-            status_server_->publish("lifecycle",
-                                    lifecycle_entry_json(e, std::chrono::system_clock::now()));
-        }
+        report_lifecycle(log_, status_server_ ? &*status_server_ : nullptr, e);
     }
 
     void tick_loop(const std::stop_token& stop) {

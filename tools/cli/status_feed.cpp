@@ -1,5 +1,7 @@
 #include "status_feed.hpp"
 
+#include "event_output.hpp"
+#include "log_settings.hpp"
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
 #include "shardgate/observe/log.hpp"
@@ -209,6 +211,20 @@ std::string fault_entry_json(std::uint32_t shard, std::string_view fault, std::s
     w.key("text").string_value(text);
     w.end_object();
     return out;
+}
+
+void report_lifecycle(observe::logger& log, io::status_server* page, const gw::lifecycle_event& e) {
+    const auto level = lifecycle_log_level(e.kind);
+    if (log.enabled(level)) {
+        const auto text = e.kind == gw::lifecycle_kind::fatal ? fatal_line(e)
+                          : e.kind == gw::lifecycle_kind::protocol_error
+                              ? protocol_error_line(e)
+                              : "shard " + std::to_string(e.shard) + ": " + describe_lifecycle(e);
+        log.log(level, text, {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
+    }
+    if (page != nullptr && e.kind != gw::lifecycle_kind::hello) {
+        page->publish("lifecycle", lifecycle_entry_json(e, std::chrono::system_clock::now()));
+    }
 }
 
 std::optional<emulator_log_view> describe_emulator_log(std::string_view entry_json,

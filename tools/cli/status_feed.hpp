@@ -8,6 +8,7 @@
 
 #include "shardgate/gateway/shard_event.hpp"
 #include "shardgate/io/cluster.hpp"
+#include "shardgate/io/status_server.hpp"
 #include "shardgate/observe/log.hpp"
 
 #include <chrono>
@@ -80,6 +81,13 @@ private:
 [[nodiscard]] std::string fault_entry_json(std::uint32_t shard, std::string_view fault,
                                            std::string_view text,
                                            std::chrono::system_clock::time_point when);
+
+/// Logs a shard's lifecycle event (at `lifecycle_log_level`; fatal closes and bad frames with
+/// `fatal_line` / `protocol_error_line`, whose text is safe on one terminal line, the rest with
+/// `describe_lifecycle`) and, when `page` is set, publishes it to the status page's feed (all but
+/// `hello`). What `connect` and `demo` do with every lifecycle event.
+void report_lifecycle(observe::logger& log, io::status_server* page,
+                      const gateway::lifecycle_event& e);
 
 /// What `serve` logs and shows in the feed for one entry of the emulator's log.
 struct emulator_log_view {
