@@ -133,19 +133,15 @@ public:
     }
 
     /// A line for stderr (a log record), printed at the next flush.
-    void add_message(std::string_view line) {
-        while (!line.empty() && line.back() == '\n') {
-            line.remove_suffix(1);
-        }
-        const std::lock_guard lock(mutex_);
-        messages_.emplace_back(line);
-    }
+    void add_message(std::string_view line) { messages_.push(line); }
 
     /// Writes out what is buffered; returns the stderr messages gathered since the last call.
     std::vector<std::string> flush() {
-        const std::lock_guard lock(mutex_);
-        writer_.flush();
-        return std::exchange(messages_, {});
+        {
+            const std::lock_guard lock(mutex_);
+            writer_.flush();
+        }
+        return messages_.take();
     }
 
     /// Whether stdout stopped accepting output (a full disk; a closed pipe when SIGPIPE is
@@ -183,22 +179,13 @@ private:
     std::mutex mutex_;
     buffered_writer writer_;
     event_counts counts_;
-    std::vector<std::string> messages_;
+    message_queue messages_;
     std::set<std::uint32_t> shards_seen_;
     std::set<std::uint32_t> fatal_shards_;
     std::atomic<std::uint64_t> dispatches_{0};
     std::string token_;
     clock_type::time_point start_;
 };
-
-void write_messages(std::ostream& err, const std::vector<std::string>& messages) {
-    for (const auto& m : messages) {
-        err << m << '\n';
-    }
-    if (!messages.empty()) {
-        err.flush();
-    }
-}
 
 } // namespace
 

@@ -126,26 +126,6 @@ std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& erro
     return plan;
 }
 
-/// Lines for the live status to print above itself (the log, as records are written).
-class pending_lines {
-public:
-    void push(std::string_view record) {
-        while (!record.empty() && record.back() == '\n') {
-            record.remove_suffix(1);
-        }
-        const std::lock_guard lock(mutex_);
-        lines_.emplace_back(record);
-    }
-    std::vector<std::string> take() {
-        const std::lock_guard lock(mutex_);
-        return std::exchange(lines_, {});
-    }
-
-private:
-    std::mutex mutex_;
-    std::vector<std::string> lines_;
-};
-
 void append_ms(gw::detail::json_writer& w, std::optional<std::chrono::microseconds> v) {
     if (!v) {
         w.null_value();
@@ -237,7 +217,7 @@ public:
         const auto elapsed_ms = std::chrono::duration_cast<milliseconds>(elapsed);
         if (plan_.log.format == observe::log_format::json) {
             log_.info(std::string(stop_reason_), {{"elapsed_ms", elapsed_ms.count()}});
-            write_lines(lines_.take());
+            write_messages(*err_, lines_.take());
         } else {
             *err_ << status_.finish(elapsed_ms, last_snapshot_, total(last_snapshot_), stop_reason_,
                                     lines_.take());
@@ -259,12 +239,6 @@ public:
     }
 
 private:
-    void write_lines(const std::vector<std::string>& lines) {
-        for (const auto& l : lines) {
-            *err_ << l << '\n';
-        }
-    }
-
     void on_dispatch(const io::dispatch& d) {
         check_.on_dispatch(d.shard, d.seq, d.name);
         if (d.shard < resuming_.size() && resuming_[d.shard] != 0 && d.name != "RESUMED") {
@@ -330,7 +304,8 @@ private:
             }
             const auto elapsed = std::chrono::duration_cast<milliseconds>(now - start_);
             if (plan_.log.format == observe::log_format::json) {
-                write_lines(lines_.take()); // JSON logs: only records on stderr, no status drawing
+                write_messages(
+                    *err_, lines_.take()); // JSON logs: only records on stderr, no status drawing
             } else {
                 *err_ << status_.update(elapsed, shards, lines_.take());
             }
@@ -470,7 +445,7 @@ private:
     const demo_options& options_;
     const demo_plan& plan_;
     std::ostream* err_;
-    pending_lines lines_;
+    message_queue lines_; ///< The log, printed above the live status.
     observe::logger log_;
     live_status status_;
     delivery_check check_;

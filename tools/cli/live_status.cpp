@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <ostream>
+#include <utility>
 
 namespace shardgate::cli {
 namespace {
@@ -175,6 +177,28 @@ status_totals total(std::span<const io::shard_status> shards) {
         t.latency_avg = latency_sum / static_cast<std::chrono::microseconds::rep>(latency_n);
     }
     return t;
+}
+
+void message_queue::push(std::string_view line) {
+    while (!line.empty() && line.back() == '\n') {
+        line.remove_suffix(1);
+    }
+    const std::lock_guard lock(mutex_);
+    lines_.emplace_back(line);
+}
+
+std::vector<std::string> message_queue::take() {
+    const std::lock_guard lock(mutex_);
+    return std::exchange(lines_, {});
+}
+
+void write_messages(std::ostream& err, std::span<const std::string> messages) {
+    for (const auto& m : messages) {
+        err << m << '\n';
+    }
+    if (!messages.empty()) {
+        err.flush();
+    }
 }
 
 live_status::live_status(live_status_options options)

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +59,23 @@ struct status_totals {
 };
 
 [[nodiscard]] status_totals total(std::span<const io::shard_status> shards);
+
+/// Lines (log records) gathered from any thread, to print above the status at the next redraw.
+class message_queue {
+public:
+    /// Adds one line; a trailing newline is dropped (the status adds its own).
+    void push(std::string_view line);
+    /// Everything pushed since the last call, oldest first.
+    [[nodiscard]] std::vector<std::string> take();
+
+private:
+    std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+/// Writes each message on a line of its own and flushes (nothing when there are none): what
+/// stderr gets instead of a status drawing, e.g. with `--log-format json`.
+void write_messages(std::ostream& err, std::span<const std::string> messages);
 
 /// Renders the status. Not synchronised: call from one thread (the status timer).
 class live_status {
