@@ -17,11 +17,11 @@ using detail::first_created_ms;
 using detail::hash;
 using detail::in_range;
 using detail::pick;
-using detail::snowflake_low_mask;
+using gateway::snowflake_low_mask;
 
 // member_index() decodes the index from the low 22 bits of the user id, so a guild cannot have
 // more members than those bits can count. 4 194 304 is more than any real guild but the largest.
-constexpr std::uint64_t max_members = std::uint64_t{1} << 22U;
+constexpr std::uint64_t max_members = snowflake_low_mask + 1;
 
 // Salts keep the hash streams of different attributes apart.
 constexpr std::uint64_t salt_user = 0x7573'6572; // "user"
@@ -52,7 +52,7 @@ std::string avatar_hash(std::uint64_t h) {
 // A random snowflake created in [lo_ms, end_created_ms).
 snowflake random_snowflake(std::mt19937_64& rng, std::uint64_t lo_ms) {
     const std::uint64_t ms = in_range(rng(), lo_ms, end_created_ms);
-    return (ms << 22U) | (rng() & snowflake_low_mask);
+    return gateway::make_snowflake(ms, rng());
 }
 
 std::string guild_name(std::uint64_t h) {
@@ -76,7 +76,7 @@ catalog::catalog(const emulator_config& config)
     // The bot user; for applications made since 2016 the bot user id equals the application id.
     {
         const std::uint64_t ms = in_range(rng(), first_created_ms, end_created_ms - 31'536'000'000);
-        bot_.id = (ms << 22U) | (rng() & snowflake_low_mask);
+        bot_.id = gateway::make_snowflake(ms, rng());
         bot_.username = capitalized(pick(detail::nouns(), rng())) + "Bot";
         bot_.avatar = avatar_hash(rng());
         // bot_.global_name stays empty: bots have none (written as null).
@@ -109,7 +109,7 @@ catalog::catalog(const emulator_config& config)
         do {
             g.id = random_snowflake(rng, first_created_ms);
         } while (!used.insert(g.id).second);
-        const std::uint64_t created = g.id >> 22U;
+        const std::uint64_t created = gateway::ms_since_discord_epoch(g.id);
         g.name = guild_name(rng());
 
         const auto text_count = static_cast<std::size_t>(in_range(rng(), 3, 9));
@@ -165,11 +165,10 @@ const guild_info* catalog::find_guild(snowflake id) const noexcept {
 
 std::vector<const guild_info*> catalog::guilds_for_shard(std::uint32_t shard_id,
                                                          std::uint32_t num_shards) const {
-    assert(num_shards > 0);
-    const std::uint64_t n = num_shards == 0 ? 1 : num_shards;
+    assert(num_shards > 0); // shard_for_guild treats 0 as 1 in release builds
     std::vector<const guild_info*> out;
     for (const auto& g : guilds_) {
-        if ((g.id >> 22U) % n == shard_id) {
+        if (gateway::shard_for_guild(g.id, num_shards) == shard_id) {
             out.push_back(&g);
         }
     }
@@ -180,7 +179,7 @@ snowflake catalog::member_id_(const guild_info& guild, std::uint32_t index) cons
     const std::uint64_t ms =
         in_range(hash(seed_, guild.id, index), first_created_ms, end_created_ms);
     const std::uint64_t mask = hash(seed_, guild.id, salt_mask) & snowflake_low_mask;
-    return (ms << 22U) | ((index ^ mask) & snowflake_low_mask);
+    return gateway::make_snowflake(ms, index ^ mask);
 }
 
 user_info catalog::member(const guild_info& guild, std::uint32_t index) const {
@@ -230,7 +229,7 @@ std::optional<std::uint32_t> catalog::member_index(const guild_info& guild,
 snowflake catalog::make_snowflake(std::uint64_t ms_since_discord_epoch,
                                   std::uint64_t counter) noexcept {
     // The counter fills worker, process and increment, so 4 194 304 ids per ms stay distinct.
-    return (ms_since_discord_epoch << 22U) | (counter & snowflake_low_mask);
+    return gateway::make_snowflake(ms_since_discord_epoch, counter);
 }
 
 } // namespace shardgate::emulator

@@ -206,11 +206,6 @@ constexpr std::array<std::string_view, 10> game_list{
 constexpr std::uint64_t salt_status = 0x7374'6174; // "stat"
 constexpr std::uint64_t salt_activity = 0x6163'7476;
 
-void two_digits(char* p, std::uint64_t v) noexcept {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-}
-
 } // namespace
 
 std::span<const std::string_view> adjectives() noexcept {
@@ -221,36 +216,6 @@ std::span<const std::string_view> nouns() noexcept {
 }
 std::span<const std::string_view> chat_words() noexcept {
     return chat_word_list;
-}
-
-std::string_view iso8601(std::uint64_t unix_ms, std::array<char, 40>& buf) noexcept {
-    // Howard Hinnant's civil_from_days, unsigned since Unix time here is never negative.
-    const std::uint64_t days = unix_ms / 86'400'000;
-    const std::uint64_t ms_of_day = unix_ms % 86'400'000;
-    const std::uint64_t z = days + 719'468;
-    const std::uint64_t era = z / 146'097;
-    const std::uint64_t doe = z - era * 146'097;
-    const std::uint64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
-    const std::uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::uint64_t mp = (5 * doy + 2) / 153;
-    const std::uint64_t day = doy - (153 * mp + 2) / 5 + 1;
-    const std::uint64_t month = mp < 10 ? mp + 3 : mp - 9;
-    const std::uint64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-
-    constexpr std::string_view pattern = "0000-00-00T00:00:00.000000+00:00";
-    std::copy(pattern.begin(), pattern.end(), buf.begin());
-    char* p = buf.data();
-    two_digits(p, (year / 100) % 100);
-    two_digits(p + 2, year % 100);
-    two_digits(p + 5, month);
-    two_digits(p + 8, day);
-    two_digits(p + 11, ms_of_day / 3'600'000);
-    two_digits(p + 14, (ms_of_day / 60'000) % 60);
-    two_digits(p + 17, (ms_of_day / 1000) % 60);
-    const std::uint64_t ms = ms_of_day % 1000;
-    p[20] = static_cast<char>('0' + ms / 100);
-    two_digits(p + 21, ms % 100);
-    return {buf.data(), pattern.size()};
 }
 
 std::string_view status_name(presence_status s) noexcept {
@@ -306,10 +271,11 @@ void write_user(json_writer& w, const user_info& u, bool is_bot) {
 }
 
 std::uint64_t member_joined_unix_ms(const guild_info& g, const user_info& u) noexcept {
-    const std::uint64_t lo = std::max(g.id >> 22U, u.id >> 22U);
+    const std::uint64_t lo =
+        std::max(gateway::ms_since_discord_epoch(g.id), gateway::ms_since_discord_epoch(u.id));
     const std::uint64_t hi = end_created_ms;
     const std::uint64_t ms = lo >= hi ? lo : in_range(hash(g.id, u.id), lo, hi);
-    return ms + discord_epoch_ms;
+    return ms + gateway::discord_epoch_ms;
 }
 
 void write_member(json_writer& w, const guild_info& g, const user_info& u, std::uint32_t index,
@@ -343,12 +309,13 @@ void write_member(json_writer& w, const guild_info& g, const user_info& u, std::
     (index != 0 && h % 10 == 0) ? w.string_value(pick(nick_list, mix(h))) : w.null_value();
     w.key("avatar").null_value();
     w.key("banner").null_value();
-    std::array<char, 40> buf{};
+    gateway::timestamp_text buf{};
     const std::uint64_t joined = member_joined_unix_ms(g, u);
     w.key("joined_at").string_value(iso8601(joined, buf));
     w.key("premium_since");
-    if (index != 0 && (h >> 8U) % 20 == 0 && joined < end_created_ms + discord_epoch_ms) {
-        w.string_value(iso8601(in_range(mix(h), joined, end_created_ms + discord_epoch_ms), buf));
+    constexpr std::uint64_t end_created_unix_ms = end_created_ms + gateway::discord_epoch_ms;
+    if (index != 0 && (h >> 8U) % 20 == 0 && joined < end_created_unix_ms) {
+        w.string_value(iso8601(in_range(mix(h), joined, end_created_unix_ms), buf));
     } else {
         w.null_value();
     }
@@ -678,7 +645,7 @@ std::string guild_create_body(const catalog& c, const guild_info& g, std::uint64
     std::string out;
     out.reserve(3'000 + listed.size() * 700);
     json_writer w(out);
-    std::array<char, 40> buf{};
+    gateway::timestamp_text buf{};
     w.begin_object();
     w.key("id");
     write_id(w, g.id);
@@ -962,8 +929,8 @@ std::string soundboard_sounds_body(const catalog& c, snowflake guild_id) {
         const user_info uploader = c.member(*g, g->member_count > 1 ? 1 : 0);
         for (std::size_t k = 0; k < count; ++k) {
             const auto& s = sounds[(h + k) % sounds.size()];
-            const std::uint64_t created =
-                in_range(mix(h + k), g->id >> 22U, detail::end_created_ms);
+            const std::uint64_t created = in_range(
+                mix(h + k), gateway::ms_since_discord_epoch(g->id), detail::end_created_ms);
             w.begin_object();
             w.key("name").string_value(s.name);
             w.key("sound_id");

@@ -6,8 +6,10 @@
 
 #include "shardgate/emulator/catalog.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
+#include "shardgate/gateway/snowflake.hpp"
+#include "shardgate/gateway/timestamp.hpp"
 
-#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -17,14 +19,10 @@ namespace shardgate::emulator::detail {
 
 using gateway::detail::json_writer;
 
-/// Unix ms of the Discord epoch, 2015-01-01T00:00:00Z (the zero of snowflake timestamps).
-inline constexpr std::uint64_t discord_epoch_ms = 1'420'070'400'000;
 /// Creation times of generated objects lie in [2016-01-01, 2026-01-01), in ms since the Discord
 /// epoch.
-inline constexpr std::uint64_t first_created_ms = 1'451'606'400'000 - discord_epoch_ms;
-inline constexpr std::uint64_t end_created_ms = 1'767'225'600'000 - discord_epoch_ms;
-/// The low 22 bits of a snowflake: worker (5), process (5) and increment (12).
-inline constexpr std::uint64_t snowflake_low_mask = (std::uint64_t{1} << 22U) - 1;
+inline constexpr std::uint64_t first_created_ms = 1'451'606'400'000 - gateway::discord_epoch_ms;
+inline constexpr std::uint64_t end_created_ms = 1'767'225'600'000 - gateway::discord_epoch_ms;
 
 /// splitmix64's finalizer: a cheap, well-mixed 64-bit hash.
 [[nodiscard]] constexpr std::uint64_t mix(std::uint64_t x) noexcept {
@@ -50,11 +48,6 @@ inline constexpr std::uint64_t snowflake_low_mask = (std::uint64_t{1} << 22U) - 
     return lo + below(h, hi - lo);
 }
 
-/// The creation time of a snowflake, as Unix ms.
-[[nodiscard]] constexpr std::uint64_t created_unix_ms(snowflake id) noexcept {
-    return (id >> 22U) + discord_epoch_ms;
-}
-
 /// Words to build names and message text from.
 [[nodiscard]] std::span<const std::string_view> adjectives() noexcept;
 [[nodiscard]] std::span<const std::string_view> nouns() noexcept;
@@ -65,8 +58,12 @@ inline constexpr std::uint64_t snowflake_low_mask = (std::uint64_t{1} << 22U) - 
 }
 
 /// Formats Unix ms the way Discord does: "2024-05-06T07:08:09.123000+00:00". Returns the text
-/// inside `buf`.
-[[nodiscard]] std::string_view iso8601(std::uint64_t unix_ms, std::array<char, 40>& buf) noexcept;
+/// inside `buf`. The emulator keeps time in Unix ms; gateway::format_timestamp does the writing.
+[[nodiscard]] inline std::string_view iso8601(std::uint64_t unix_ms,
+                                              gateway::timestamp_text& buf) noexcept {
+    const std::chrono::milliseconds since_epoch(static_cast<std::int64_t>(unix_ms));
+    return gateway::format_timestamp(gateway::timestamp(since_epoch), buf);
+}
 
 /// Presence status of a generated user (users are offline about 60% of the time).
 enum class presence_status : std::uint8_t { offline, online, idle, dnd };

@@ -137,7 +137,7 @@ void write_message(json_writer& w, const catalog& c, std::mt19937_64& rng, std::
     const bool with_content = content_intent || (mentioned && *mentioned == 0);
     const bool attachment = with_content && rng() % 25 == 0;
 
-    std::array<char, 40> buf{};
+    gateway::timestamp_text buf{};
     w.begin_object();
     w.key("type").uint_value(0); // DEFAULT
     w.key("tts").bool_value(false);
@@ -240,7 +240,7 @@ traffic_generator::traffic_generator(const catalog& c, std::uint64_t seed, std::
 
 snowflake traffic_generator::next_id_(std::uint64_t unix_ms) noexcept {
     const std::uint64_t ms =
-        unix_ms > detail::discord_epoch_ms ? unix_ms - detail::discord_epoch_ms : 0;
+        unix_ms > gateway::discord_epoch_ms ? unix_ms - gateway::discord_epoch_ms : 0;
     // Worker/process bits carry the shard, so shards generating in the same ms do not collide.
     const std::uint64_t low = ((std::uint64_t{shard_id_} & 0x3FFU) << 12U) | (counter_++ & 0xFFFU);
     return catalog::make_snowflake(ms, low);

@@ -12,6 +12,16 @@ namespace {
 
 constexpr std::size_t detail_bytes = 96;
 
+// Which of two reactions asks for more: a stop over a new session over a resume.
+constexpr int severity(close_reaction r) noexcept {
+    switch (r) {
+    case close_reaction::resume: return 0;
+    case close_reaction::reidentify: return 1;
+    case close_reaction::fatal: return 2;
+    }
+    return 2;
+}
+
 // Context for a protocol error: the size and the start of the frame, with bytes that would break a
 // log line escaped. The gateway never echoes the token, so the frame is safe to show.
 std::string describe_frame(std::string_view frame) {
@@ -69,6 +79,40 @@ std::string_view to_string(lifecycle_kind kind) noexcept {
     return "unknown";
 }
 
+std::string_view to_string(closed_by by) noexcept {
+    switch (by) {
+    case closed_by::gateway: return "gateway";
+    case closed_by::shard: return "shard";
+    case closed_by::transport: return "transport";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(disconnect_cause cause) noexcept {
+    switch (cause) {
+    case disconnect_cause::gateway_close: return "gateway_close";
+    case disconnect_cause::connection_lost: return "connection_lost";
+    case disconnect_cause::hello_timeout: return "hello_timeout";
+    case disconnect_cause::zombie: return "zombie";
+    case disconnect_cause::reconnect_requested: return "reconnect_requested";
+    case disconnect_cause::invalid_session_resumable: return "invalid_session_resumable";
+    case disconnect_cause::invalid_session: return "invalid_session";
+    case disconnect_cause::protocol_error: return "protocol_error";
+    case disconnect_cause::shutdown: return "shutdown";
+    case disconnect_cause::handover: return "handover";
+    }
+    return "unknown";
+}
+
+close_reaction reaction_to(disconnect_cause cause, std::uint16_t code) noexcept {
+    switch (cause) {
+    case disconnect_cause::gateway_close: return policy_for(code).reaction;
+    case disconnect_cause::invalid_session:
+    case disconnect_cause::shutdown: return close_reaction::reidentify;
+    default: return close_reaction::resume;
+    }
+}
+
 shard::shard(shard_config config, random_source random)
     : config_(std::move(config))
     , random_(std::move(random))
@@ -76,6 +120,13 @@ shard::shard(shard_config config, random_source random)
     , limiter_(config_.limits)
     , backoff_(config_.backoff) {
     assert(random_ && "shard needs a random source");
+    if (auto problem = validate(config_); !problem.empty()) {
+        throw invalid_shard_config(std::move(problem));
+    }
+    if (config_.resume) {
+        session_ = session_info{config_.resume->session_id, config_.resume->resume_gateway_url};
+        seq_ = config_.resume->seq;
+    }
 }
 
 // Inputs
@@ -125,33 +176,29 @@ void shard::on_binary(time_point now, std::span<const std::byte> bytes) {
 
 void shard::on_closed(time_point now, std::uint16_t code, std::string_view /*reason*/) {
     if (state_ == shard_state::closing) {
-        // Our own close completed. A fatal or session-ending code that crossed ours still counts.
-        if (code != closing_code_) {
-            const auto policy = policy_for(code);
-            if (policy.reaction == close_reaction::fatal) {
-                connection_ended(now, code, false);
-                return;
-            }
-            if (policy.reaction == close_reaction::reidentify) {
-                session_.reset();
-                seq_.reset();
-            }
+        // Our own close completed. A close code of the gateway's that crossed ours and asks for
+        // more (a new session, or a stop) wins.
+        if (code != closing_code_ && severity(reaction_to(disconnect_cause::gateway_close, code)) >
+                                         severity(reaction_to(closing_cause_, closing_code_))) {
+            connection_ended(now, code, closed_by::gateway, disconnect_cause::gateway_close);
+            return;
         }
-        connection_ended(now, closing_code_, true);
+        connection_ended(now, closing_code_, closed_by::shard, closing_cause_);
         return;
     }
     if (connection_open() || state_ == shard_state::connecting) {
-        connection_ended(now, code, false);
+        connection_ended(now, code, closed_by::gateway, disconnect_cause::gateway_close);
     }
 }
 
 void shard::on_transport_error(time_point now, std::error_code /*ec*/) {
     if (state_ == shard_state::closing) {
-        connection_ended(now, closing_code_, true);
+        connection_ended(now, closing_code_, closed_by::shard, closing_cause_);
         return;
     }
     if (connection_open() || state_ == shard_state::connecting) {
-        connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure), false);
+        connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure),
+                         closed_by::transport, disconnect_cause::connection_lost);
     }
 }
 
@@ -165,13 +212,14 @@ void shard::on_deadline(time_point now) {
     case shard_state::awaiting_hello:
         if (now >= hello_deadline_) {
             emit(action::drop_transport{});
-            connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure), false);
+            connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure),
+                             closed_by::transport, disconnect_cause::hello_timeout);
         }
         return;
     case shard_state::closing:
         if (now >= close_deadline_) {
             emit(action::drop_transport{});
-            connection_ended(now, closing_code_, true);
+            connection_ended(now, closing_code_, closed_by::shard, closing_cause_);
         }
         return;
     case shard_state::identifying:
@@ -186,7 +234,7 @@ void shard::on_deadline(time_point now) {
             // the session, then resume.
             ++stats_.zombies;
             emit(lifecycle(lifecycle_kind::zombie));
-            begin_close(now, close_code_reconnect);
+            begin_close(now, close_code_reconnect, disconnect_cause::zombie);
             return;
         }
         const auto ready = limiter_.ready_at(send_kind::heartbeat, now);
@@ -216,15 +264,9 @@ void shard::on_identify_permit(time_point now) {
     payload.presence = config_.presence;
     payload.large_threshold = config_.large_threshold;
     std::string text;
-    if (auto ec = encode(payload, text)) {
-        // Only a configuration error gets here (e.g. large_threshold out of range).
-        auto event = lifecycle(lifecycle_kind::protocol_error);
-        event.error = ec;
-        event.detail = "Identify could not be encoded: " + ec.message();
-        emit(std::move(event));
-        stop_fatally(static_cast<std::uint16_t>(close_code::decode_error));
-        return;
-    }
+    // validate() encoded the same Identify when the shard was made.
+    [[maybe_unused]] const auto ec = encode(payload, text);
+    assert(!ec);
     ++stats_.identifies;
     send_frame(now, std::move(text), send_kind::heartbeat, true);
     emit(lifecycle(lifecycle_kind::identifying));
@@ -248,23 +290,28 @@ std::error_code shard::send(time_point now, const command& cmd) {
     return {};
 }
 
-void shard::close(time_point now) {
+void shard::close(time_point now, close_mode mode) {
     if (state_ == shard_state::fatally_closed || state_ == shard_state::stopped) {
         return;
     }
     stopping_ = true;
+    const auto cause =
+        mode == close_mode::keep_session ? disconnect_cause::handover : disconnect_cause::shutdown;
     cancel_identify_request();
     if (state_ == shard_state::closing) {
-        return; // a close handshake is already under way; it ends in `stopped` now
+        closing_cause_ = cause; // the handshake under way ends in `stopped` now
+        return;
     }
     if (connection_open()) {
-        session_.reset(); // 1000 ends the session on Discord's side too
-        begin_close(now, close_code_shutdown);
+        // 1000 ends the session on Discord's side too; 4900 keeps it for whoever resumes it.
+        begin_close(
+            now, cause == disconnect_cause::handover ? close_code_reconnect : close_code_shutdown,
+            cause);
     } else {
         if (state_ == shard_state::connecting) {
             emit(action::drop_transport{});
         }
-        state_ = shard_state::stopped;
+        connection_ended(now, close_code_shutdown, closed_by::shard, cause);
     }
 }
 
@@ -311,36 +358,38 @@ void shard::connect_now(time_point /*now*/) {
     emit(action::connect{std::move(url)});
 }
 
-void shard::begin_close(time_point now, std::uint16_t code) {
+void shard::begin_close(time_point now, std::uint16_t code, disconnect_cause cause) {
     cancel_identify_request();
     state_ = shard_state::closing;
     closing_code_ = code;
+    closing_cause_ = cause;
     close_deadline_ = now + config_.close_timeout;
     emit(action::send_close{code, {}});
 }
 
-void shard::connection_ended(time_point now, std::uint16_t code, bool self_initiated) {
+// Every way a connection ends comes here: the reaction is decided once (reaction_to), and this is
+// the only place a session is given up.
+void shard::connection_ended(time_point now, std::uint16_t code, closed_by by,
+                             disconnect_cause cause) {
     cancel_identify_request();
     reset_connection_state();
+    auto reaction = reaction_to(cause, code);
+    if (reaction != close_reaction::resume) {
+        session_.reset();
+        seq_.reset();
+    }
     if (stopping_) {
         state_ = shard_state::stopped;
         return;
     }
-    close_reaction reaction = close_reaction::resume;
-    if (!self_initiated) {
-        const auto policy = policy_for(code);
-        reaction = policy.reaction;
-        if (reaction == close_reaction::reidentify) {
-            session_.reset();
-            seq_.reset();
-        }
-    }
-    if (reaction != close_reaction::fatal && !session_) {
+    if (reaction == close_reaction::resume && !session_) {
         reaction = close_reaction::reidentify;
     }
     auto event = lifecycle(lifecycle_kind::closed);
     event.code = code;
     event.reaction = reaction;
+    event.by = by;
+    event.cause = cause;
     emit(std::move(event));
     if (reaction == close_reaction::fatal) {
         stop_fatally(code);
@@ -359,7 +408,6 @@ void shard::schedule_reconnect(time_point now) {
 void shard::stop_fatally(std::uint16_t code) {
     const auto policy = policy_for(code);
     state_ = shard_state::fatally_closed;
-    session_.reset();
     queue_.clear();
     auto event = lifecycle(lifecycle_kind::fatal);
     event.code = code;
@@ -375,7 +423,7 @@ void shard::fail_protocol(time_point now, std::error_code ec, std::string_view f
     event.error = ec;
     event.detail = describe_frame(frame);
     emit(std::move(event));
-    begin_close(now, close_code_reconnect);
+    begin_close(now, close_code_reconnect, disconnect_cause::protocol_error);
 }
 
 // Receiving
@@ -409,7 +457,7 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
     case opcode::reconnect:
         emit(lifecycle(lifecycle_kind::reconnect_requested));
         if (state_ != shard_state::closing) {
-            begin_close(now, close_code_reconnect);
+            begin_close(now, close_code_reconnect, disconnect_cause::reconnect_requested);
         }
         return;
     case opcode::invalid_session: handle_invalid_session(now, payload.d); return;
@@ -499,15 +547,13 @@ void shard::handle_invalid_session(time_point now, std::string_view d) {
         return;
     }
     if (resumable && session_) {
-        begin_close(now, close_code_reconnect);
+        begin_close(now, close_code_reconnect, disconnect_cause::invalid_session_resumable);
         return;
     }
     // The session is gone: end it cleanly on Discord's side too, wait, then identify afresh.
-    session_.reset();
-    seq_.reset();
     extra_wait_ =
         random_between(config_.invalid_session_wait_min, config_.invalid_session_wait_max);
-    begin_close(now, close_code_shutdown);
+    begin_close(now, close_code_shutdown, disconnect_cause::invalid_session);
 }
 
 // Sending
@@ -600,6 +646,13 @@ std::string shard::connect_url() const {
 milliseconds shard::random_between(milliseconds low, milliseconds high) {
     const auto span = static_cast<double>((high - low).count());
     return low + milliseconds{static_cast<milliseconds::rep>(span * random_())};
+}
+
+std::optional<session_state> shard::resumable_session() const {
+    if (!session_) {
+        return std::nullopt;
+    }
+    return session_state{session_->session_id, session_->resume_gateway_url, seq_.value_or(0)};
 }
 
 lifecycle_event shard::lifecycle(lifecycle_kind kind) const {

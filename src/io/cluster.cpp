@@ -43,7 +43,6 @@ using gateway::time_point;
 namespace {
 
 /// Discord's "sharding required": the current shard count is too small.
-constexpr std::uint16_t sharding_required = 4011;
 
 struct worker {
     explicit worker(detail::worker_counters& c)
@@ -55,6 +54,20 @@ struct worker {
 
 bool terminal(gateway::shard_state s) {
     return s == gateway::shard_state::stopped || s == gateway::shard_state::fatally_closed;
+}
+
+detail::reconnect_cause reconnect_cause_of(gateway::disconnect_cause cause) {
+    using in = gateway::disconnect_cause;
+    using out = detail::reconnect_cause;
+    switch (cause) {
+    case in::gateway_close: return out::closed_by_gateway;
+    case in::zombie: return out::zombie;
+    case in::reconnect_requested: return out::reconnect_requested;
+    case in::invalid_session:
+    case in::invalid_session_resumable: return out::invalid_session;
+    case in::protocol_error: return out::protocol_error;
+    default: return out::connection_lost;
+    }
 }
 
 std::uint64_t random_seed() {
@@ -78,7 +91,7 @@ public:
     cluster_core& operator=(cluster_core&&) = delete;
 
     cluster_exit run(std::error_code& ec, std::string& detail);
-    void stop();
+    void stop(gateway::close_mode mode);
     std::error_code send(std::uint32_t shard, gateway::command cmd);
     std::vector<shard_status> status() const;
     std::string metrics() const;
@@ -94,6 +107,7 @@ public:
     cluster_options options_;
     std::function<void(const dispatch&)> on_dispatch_;
     std::function<void(const gateway::lifecycle_event&)> on_lifecycle_;
+    std::function<void(std::uint32_t, const std::optional<gateway::session_state>&)> on_session_;
     bool handle_signals_ = false;
     std::atomic<std::uint32_t> shard_count_{0};
     observe::histogram heartbeat_latency_{observe::latency_buckets_seconds};
@@ -103,6 +117,8 @@ public:
 
 private:
     void start_generation(std::uint32_t count, const std::vector<std::uint32_t>& ids);
+    [[nodiscard]] gateway::shard_config config_for(std::uint32_t id, std::uint32_t count,
+                                                   bool first_set) const;
     void service_scheduler();
     void check_exit();
     void finish(cluster_exit why);
@@ -118,12 +134,13 @@ private:
     mutable std::mutex mutex_;
     bool started_ = false;  ///< Workers exist and accept posts.
     bool stopping_ = false; ///< stop() was called.
+    gateway::close_mode stop_mode_ = gateway::close_mode::end_session;
     bool resharding_ = false;
     std::vector<std::unique_ptr<shard_runner>> runners_; ///< Every generation; never shrinks.
     unsigned generation_ = 0;
     std::size_t pending_ready_ = 0; ///< Shards of the newest generation not READY yet.
     std::uint32_t next_worker_ = 0;
-    std::unique_ptr<gateway::local_identify_scheduler> scheduler_;
+    std::unique_ptr<gateway::identify_scheduler> scheduler_;
     std::map<std::uint32_t, std::deque<shard_runner*>> waiting_; ///< shard id -> runners
     std::optional<cluster_exit> exit_;
     std::exception_ptr failure_;
@@ -168,9 +185,9 @@ public:
             drain();
         });
     }
-    void close() {
-        post([this] {
-            shard_.close(clock::now());
+    void close(gateway::close_mode mode = gateway::close_mode::end_session) {
+        post([this, mode] {
+            shard_.close(clock::now(), mode);
             drain();
         });
     }
@@ -260,6 +277,7 @@ private:
         while (auto a = shard_.poll_action()) {
             std::visit([this](auto& act) { carry_out(act); }, *a);
         }
+        report_session();
         publish();
         if (!terminal_reported_ && terminal(shard_.state())) {
             terminal_reported_ = true;
@@ -300,6 +318,34 @@ private:
         if (owner_.on_dispatch_) {
             owner_.on_dispatch_(dispatch{e.shard, e.seq, e.name, e.data});
         }
+        report_session(); // after each dispatch: a crash right after it resumes from here
+    }
+
+    /// Tells `on_session` when the session or its sequence changed since the last report.
+    void report_session() {
+        if (!owner_.on_session_) {
+            return;
+        }
+        const auto& now = shard_.session();
+        const auto seq = shard_.sequence().value_or(0);
+        if (!now) {
+            if (reported_) {
+                reported_.reset();
+                owner_.on_session_(id, reported_);
+            }
+            return;
+        }
+        if (reported_ && reported_->seq == seq && reported_->session_id == now->session_id &&
+            reported_->resume_gateway_url == now->resume_gateway_url) {
+            return;
+        }
+        if (!reported_ || reported_->session_id != now->session_id ||
+            reported_->resume_gateway_url != now->resume_gateway_url) {
+            reported_ = gateway::session_state{now->session_id, now->resume_gateway_url, seq};
+        } else {
+            reported_->seq = seq;
+        }
+        owner_.on_session_(id, reported_);
     }
     void carry_out(gateway::lifecycle_event& e) {
         if (e.kind == gateway::lifecycle_kind::closed || e.kind == gateway::lifecycle_kind::fatal) {
@@ -309,41 +355,27 @@ private:
         deliver(e);
         if (e.kind == gateway::lifecycle_kind::ready) {
             owner_.shard_ready(*this);
-        } else if (e.kind == gateway::lifecycle_kind::fatal && e.code == sharding_required) {
+        } else if (e.kind == gateway::lifecycle_kind::fatal &&
+                   e.code == static_cast<std::uint16_t>(gateway::close_code::sharding_required)) {
             owner_.sharding_required(*this);
         }
     }
 
-    /// Remembers why the connection is ending, and counts the reconnect when it comes.
+    /// Counts closes and bad frames, and the reconnect that follows a close by the cause the
+    /// core gave it.
     void note_cause(const gateway::lifecycle_event& e) {
         using kind = gateway::lifecycle_kind;
-        using cause = detail::reconnect_cause;
         switch (e.kind) {
-        case kind::reconnect_requested: pending_cause_ = cause::reconnect_requested; break;
-        case kind::invalid_session: pending_cause_ = cause::invalid_session; break;
-        case kind::zombie: pending_cause_ = cause::zombie; break;
-        case kind::protocol_error:
-            owner_.count_decode_error(e.error);
-            if (!pending_cause_) {
-                pending_cause_ = cause::protocol_error;
-            }
-            break;
+        case kind::protocol_error: owner_.count_decode_error(e.error); break;
         case kind::closed:
-        case kind::fatal:
-            if (e.kind == kind::closed || !closed_reported_) {
-                owner_.count_close(e.code);
-            }
-            closed_reported_ = e.kind == kind::closed;
-            if (!pending_cause_) {
-                pending_cause_ = e.code == 1006 ? cause::connection_lost : cause::closed_by_gateway;
-            }
+            owner_.count_close(e.code);
+            pending_cause_ = reconnect_cause_of(e.cause);
             break;
         case kind::connecting:
-            closed_reported_ = false;
             if (connected_before_) {
                 worker_.counters
                     .reconnects[static_cast<std::size_t>(
-                        pending_cause_.value_or(cause::connection_lost))]
+                        pending_cause_.value_or(detail::reconnect_cause::connection_lost))]
                     .add(1);
             }
             connected_before_ = true;
@@ -420,7 +452,7 @@ private:
     gateway::shard_stats published_{}; ///< As of the last publish(), for the counters' deltas.
     std::optional<detail::reconnect_cause> pending_cause_;
     bool connected_before_ = false;
-    bool closed_reported_ = false;
+    std::optional<gateway::session_state> reported_; ///< What on_session was last told.
 
     // Published after every drain for status() (any thread).
     std::atomic<std::uint8_t> state_{0};
@@ -608,6 +640,22 @@ void cluster_core::sharding_required(shard_runner& r) {
     }
 }
 
+/// The core settings of one shard. Only the first set resumes saved sessions: a reshard's shards
+/// are new.
+gateway::shard_config cluster_core::config_for(std::uint32_t id, std::uint32_t count,
+                                               bool first_set) const {
+    auto config = options_.shard_defaults;
+    config.token = options_.token;
+    config.shard = {id, count};
+    config.gateway_url = gateway_url_;
+    config.intents = options_.intents;
+    config.transport_compression = options_.transport_compression;
+    if (const auto saved = options_.resume.find(id); first_set && saved != options_.resume.end()) {
+        config.resume = saved->second;
+    }
+    return config;
+}
+
 /// Creates and starts a set of runners (the first one, or a reshard's).
 void cluster_core::start_generation(std::uint32_t count, const std::vector<std::uint32_t>& ids) {
     std::vector<shard_runner*> fresh;
@@ -624,12 +672,7 @@ void cluster_core::start_generation(std::uint32_t count, const std::vector<std::
         shard_count_.store(count);
         pending_ready_ = ids.size();
         for (const auto id : ids) {
-            auto config = options_.shard_defaults;
-            config.token = options_.token;
-            config.shard = {id, count};
-            config.gateway_url = gateway_url_;
-            config.intents = options_.intents;
-            config.transport_compression = options_.transport_compression;
+            auto config = config_for(id, count, generation_ == 0);
             auto& w = *workers_[next_worker_++ % workers_.size()];
             runners_.push_back(
                 std::make_unique<shard_runner>(*this, w, std::move(config), generation_));
@@ -688,18 +731,19 @@ void cluster_core::finish(cluster_exit why) {
     }
 }
 
-void cluster_core::stop() {
+void cluster_core::stop(gateway::close_mode mode) {
     {
         const std::lock_guard lock(mutex_);
         if (stopping_) {
             return;
         }
         stopping_ = true;
+        stop_mode_ = mode;
         if (!started_) {
             return; // run() sees the flag
         }
         for (auto& r : runners_) {
-            r->close();
+            r->close(mode);
         }
         // Under the lock: run() clears the workers only after `started_` went false under it.
         post_to_control([this] {
@@ -750,7 +794,7 @@ std::string cluster_core::metrics() const {
     {
         const std::lock_guard lock(mutex_);
         if (scheduler_ && !runners_.empty()) {
-            view.identify_budget_remaining = scheduler_->remaining();
+            view.identify_budget_remaining = scheduler_->budget_remaining();
         } else {
             view.identify_budget_remaining = final_budget_;
         }
@@ -847,6 +891,13 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
                         std::to_string(count));
     }
 
+    // Every shard's settings, checked before anything starts (the shard would throw).
+    for (const auto id : ids) {
+        if (auto problem = gateway::validate(config_for(id, count, true)); !problem.empty()) {
+            return fail(std::make_error_code(std::errc::invalid_argument), std::move(problem));
+        }
+    }
+
     // Workers, scheduler, shards
     const unsigned threads = std::max(1U, options_.threads);
     {
@@ -859,10 +910,15 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
     auto& control = workers_.front()->ioc;
     scheduler_timer_.emplace(control);
     grace_timer_.emplace(control);
-    gateway::local_identify_scheduler_config sc;
-    sc.window =
-        options_.identify_window + std::max(std::chrono::milliseconds{0}, options_.identify_margin);
-    scheduler_ = std::make_unique<gateway::local_identify_scheduler>(limit, clock::now(), sc);
+    if (options_.identify_scheduler) {
+        scheduler_ = options_.identify_scheduler(limit, clock::now());
+    }
+    if (!scheduler_) {
+        gateway::local_identify_scheduler_config sc;
+        sc.window = options_.identify_window +
+                    std::max(std::chrono::milliseconds{0}, options_.identify_margin);
+        scheduler_ = std::make_unique<gateway::local_identify_scheduler>(limit, clock::now(), sc);
+    }
     start_generation(count, ids);
     bool stop_now = false;
     {
@@ -872,13 +928,13 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
         stopping_ = false;
     }
     if (stop_now) {
-        stop();
+        stop(stop_mode_);
     }
     if (handle_signals_) {
         signals_.emplace(control, SIGINT, SIGTERM);
         signals_->async_wait([this](const boost::system::error_code& e, int /*signal*/) {
             if (!e) {
-                stop();
+                stop(gateway::close_mode::end_session);
             }
         });
     }
@@ -932,7 +988,7 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
     {
         const std::lock_guard lock(mutex_);
         final_status_ = std::move(last);
-        final_budget_ = scheduler_->remaining();
+        final_budget_ = scheduler_->budget_remaining();
         waiting_.clear();
         runners_.clear();
     }
@@ -969,8 +1025,13 @@ cluster_exit cluster::run(std::error_code& ec, std::string& detail) {
     return impl_->run(ec, detail);
 }
 
-void cluster::stop() {
-    impl_->stop();
+void cluster::stop(gateway::close_mode mode) {
+    impl_->stop(mode);
+}
+
+void cluster::on_session(
+    std::function<void(std::uint32_t, const std::optional<gateway::session_state>&)> handler) {
+    impl_->on_session_ = std::move(handler);
 }
 
 void cluster::handle_signals(bool enable) {

@@ -147,11 +147,9 @@ logger::logger(line_sink sink, log_level level, log_format format)
     , format_(format)
     , clock_([] { return std::chrono::system_clock::now(); }) {}
 
-void logger::add_secret(std::string secret) {
-    if (secret.size() >= 4) {
-        const std::scoped_lock lock(mutex_);
-        secrets_.push_back(std::move(secret));
-    }
+void logger::add_secret(gateway::secret secret) {
+    const std::scoped_lock lock(mutex_);
+    secrets_.push_back(std::move(secret));
 }
 
 void logger::set_clock(clock_function clock) {
@@ -193,10 +191,7 @@ std::string logger::format_record(log_level level, std::string_view message,
 
 std::string logger::redacted(std::string line) const {
     for (const auto& s : secrets_) {
-        for (auto pos = line.find(s); pos != std::string::npos; pos = line.find(s, pos)) {
-            line.replace(pos, s.size(), "***");
-            pos += 3;
-        }
+        line = s.redact(std::move(line));
     }
     return line;
 }

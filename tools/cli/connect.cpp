@@ -91,7 +91,7 @@ std::string token_hint() {
 /// Serialises the event output of the cluster's threads (one mutex; uncontended with one thread).
 class event_sink {
 public:
-    event_sink(event_mode mode, std::ostream& out, std::string token, clock_type::time_point start)
+    event_sink(event_mode mode, std::ostream& out, gw::secret token, clock_type::time_point start)
         : mode_(mode)
         , out_(&out)
         , writer_(out)
@@ -126,7 +126,7 @@ public:
         if (mode_ == event_mode::jsonl) {
             std::string line;
             if (append_lifecycle_line(line, e, now_ms())) {
-                writer_.buffer() += redact(std::move(line), token_);
+                writer_.buffer() += token_.redact(std::move(line));
                 writer_.commit();
             }
         }
@@ -183,7 +183,7 @@ private:
     std::set<std::uint32_t> shards_seen_;
     std::set<std::uint32_t> fatal_shards_;
     std::atomic<std::uint64_t> dispatches_{0};
-    std::string token_;
+    gw::secret token_;
     clock_type::time_point start_;
 };
 
@@ -425,17 +425,6 @@ std::optional<std::string> refuse_token_arguments(std::span<const char* const> a
     return std::nullopt;
 }
 
-std::string redact(std::string text, std::string_view token) {
-    if (token.size() < 4) {
-        return text;
-    }
-    for (auto pos = text.find(token); pos != std::string::npos; pos = text.find(token, pos)) {
-        text.replace(pos, token.size(), "***");
-        pos += 3;
-    }
-    return text;
-}
-
 connect_environment detect_environment() {
     connect_environment env;
     env.token = std::getenv("DISCORD_TOKEN"); // NOLINT(concurrency-mt-unsafe): before any thread
@@ -468,13 +457,13 @@ namespace {
 
 /// The exit status and message of a start-up failure.
 int report_startup_failure(const std::error_code& ec, std::string detail, bool shard_ids_given,
-                           bool shards_given, const std::string& token, std::ostream& err) {
+                           bool shards_given, const gw::secret& token, std::ostream& err) {
     if (ec == io::discovery_error::token_rejected) {
         std::string line = "token rejected (401): check DISCORD_TOKEN";
         if (!detail.empty() && detail.find("token rejected") == std::string::npos) {
             line += " (" + detail + ")";
         }
-        err << "shardgate connect: " << redact(line, token) << '\n';
+        err << "shardgate connect: " << token.redact(line) << '\n';
         return 1;
     }
     if (ec == std::errc::invalid_argument) {
@@ -484,13 +473,13 @@ int report_startup_failure(const std::error_code& ec, std::string detail, bool s
         if (shard_ids_given && !shards_given) {
             line += " (the count comes from discovery; give --shards N to choose it)";
         }
-        err << "shardgate connect: " << redact(line, token) << '\n';
+        err << "shardgate connect: " << token.redact(line) << '\n';
         return 2;
     }
     if (detail.empty()) {
         detail = ec ? ec.message() : std::string("unknown error");
     }
-    err << "shardgate connect: start-up failed: " << redact(detail, token) << '\n';
+    err << "shardgate connect: start-up failed: " << token.redact(detail) << '\n';
     return 1;
 }
 
@@ -625,7 +614,7 @@ private:
     // The timer thread writes these while `run` blocks; `finish` reads them after joining it.
     event_mode mode_;
     std::optional<milliseconds> duration_;
-    std::string token_;
+    gw::secret token_;
     clock_type::time_point start_;
     std::ostream* err_;
     event_sink sink_; // outlives the cluster and its callbacks
@@ -645,11 +634,11 @@ private:
 int run_connect(const connect_options& options, const connect_environment& environment,
                 std::ostream& out, std::ostream& err) {
     const auto start = clock_type::now();
-    const std::string token = environment.token == nullptr ? std::string{} : environment.token;
+    const gw::secret token(environment.token == nullptr ? std::string{} : environment.token);
     std::string error;
     auto plan = make_connect_plan(options, environment.token, error);
     if (!plan) {
-        err << "shardgate connect: " << redact(error, token) << '\n';
+        err << "shardgate connect: " << token.redact(error) << '\n';
         return 2;
     }
     if (!plan->cluster.verify_tls) {
@@ -666,7 +655,7 @@ int run_connect(const connect_options& options, const connect_environment& envir
     try {
         session.emplace(*plan, environment, out, err, start);
     } catch (const std::exception& e) {
-        err << "shardgate connect: " << redact(e.what(), token) << '\n';
+        err << "shardgate connect: " << token.redact(e.what()) << '\n';
         return 2;
     }
     std::error_code ec;

@@ -79,10 +79,6 @@ make_connect_plan(const connect_options& options, const char* token_env, std::st
 [[nodiscard]] std::optional<std::string> refuse_token_arguments(std::span<const char* const> args,
                                                                 const char* token_env);
 
-/// `text` with every occurrence of `token` replaced by `***` (tokens shorter than 4 characters are
-/// left alone: they cannot be told apart from ordinary text).
-[[nodiscard]] std::string redact(std::string text, std::string_view token);
-
 /// What `run_connect` takes from the process environment.
 struct connect_environment {
     const char* token = nullptr; ///< `DISCORD_TOKEN`

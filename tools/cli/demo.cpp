@@ -1,9 +1,11 @@
 #include "demo.hpp"
 
-#include "delivery_check.hpp"
+#include "latency_samples.hpp"
 #include "live_status.hpp"
 #include "log_settings.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
+#include "shardgate/gateway/sequence_check.hpp"
+#include "shardgate/gateway/timestamp.hpp"
 #include "shardgate/io/cluster.hpp"
 #include "shardgate/io/emulator_server.hpp"
 #include "shardgate/io/status_server.hpp"
@@ -252,12 +254,10 @@ private:
         if (!stamp) {
             return;
         }
-        if (const auto created = parse_discord_timestamp(*stamp)) {
-            const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
-            const auto latency =
-                std::chrono::microseconds(std::max<std::int64_t>(0, now - *created));
+        if (const auto created = gw::parse_timestamp(*stamp)) {
+            const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now());
+            const auto latency = std::max(std::chrono::microseconds(0), now - *created);
             latency_.add(latency);
             latency_histogram_.observe(static_cast<double>(latency.count()) / 1e6);
         }
@@ -448,7 +448,7 @@ private:
     message_queue lines_; ///< The log, printed above the live status.
     observe::logger log_;
     live_status status_;
-    delivery_check check_;
+    gw::sequence_check check_;
     latency_samples latency_;
     observe::histogram latency_histogram_{observe::latency_buckets_seconds};
     status_feed feed_;

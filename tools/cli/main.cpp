@@ -4,14 +4,16 @@
 #include "demo.hpp"
 #include "explain.hpp"
 #include "serve.hpp"
+#include "shardgate/version.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
     CLI::App app{"shardgate: Discord gateway shards, a gateway emulator and protocol tools"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "shardgate 0.1.0");
+    app.set_version_flag("--version", std::string("shardgate ") + shardgate::version_string);
 
     shardgate::cli::explain_options explain;
     auto* explain_cmd = app.add_subcommand(

@@ -4,6 +4,7 @@
 /// the seed so that two runs with the same seed see the same ids and names.
 
 #include "shardgate/emulator/config.hpp"
+#include "shardgate/gateway/snowflake.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -13,7 +14,7 @@
 
 namespace shardgate::emulator {
 
-using snowflake = std::uint64_t;
+using gateway::snowflake;
 
 /// One guild the bot is in.
 struct guild_info {

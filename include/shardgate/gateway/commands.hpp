@@ -11,6 +11,7 @@
 
 #include "shardgate/gateway/opcode.hpp"
 #include "shardgate/gateway/secret.hpp"
+#include "shardgate/gateway/snowflake.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -21,9 +22,6 @@
 #include <vector>
 
 namespace shardgate::gateway {
-
-/// A Discord id. Encoded as a JSON string, as Discord sends and accepts ids; 0 is never a valid id.
-using snowflake = std::uint64_t;
 
 /// Discord's limit on one client-to-server payload, in bytes of the encoded frame. A bigger payload
 /// gets close code 4002.

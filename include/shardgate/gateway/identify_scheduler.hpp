@@ -80,6 +80,11 @@ public:
     /// reset is due (possibly already past), or `nullopt` when nothing is pending.
     [[nodiscard]] virtual std::optional<time_point> next_deadline() const = 0;
 
+    /// Session starts left in the current window, for metrics; nullopt when not known here.
+    [[nodiscard]] virtual std::optional<std::uint32_t> budget_remaining() const {
+        return std::nullopt;
+    }
+
 protected:
     identify_scheduler() = default;
     identify_scheduler(const identify_scheduler&) = default;
@@ -139,6 +144,9 @@ public:
     void cancel(std::uint32_t shard_id) override;
     [[nodiscard]] std::optional<identify_decision> poll(time_point now) override;
     [[nodiscard]] std::optional<time_point> next_deadline() const override;
+    [[nodiscard]] std::optional<std::uint32_t> budget_remaining() const override {
+        return remaining_;
+    }
 
     /// Session starts left, as last known.
     [[nodiscard]] std::uint32_t remaining() const noexcept { return remaining_; }

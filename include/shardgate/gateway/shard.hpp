@@ -84,6 +84,13 @@ struct shard_stats {
     std::uint64_t send_limiter_waits = 0; ///< Commands that had to wait for the rate limit.
 };
 
+/// How `shard::close` leaves the session.
+enum class close_mode : std::uint8_t {
+    end_session,  ///< Close with 1000: Discord ends the session and the bot goes offline at once.
+    keep_session, ///< Close with 4900: the session stays resumable (for `session_ttl` on Discord,
+                  ///< about a minute or two) by whoever starts from `resumable_session()`.
+};
+
 /// Returns a uniformly distributed number in [0, 1). Injected so the core has no hidden randomness.
 using random_source = std::function<double()>;
 
@@ -93,8 +100,10 @@ using random_source = std::function<double()>;
 /// Distinct objects: Safe. Shared objects: Unsafe.
 class shard {
 public:
-    /// @param config What to connect to and how to identify.
+    /// @param config What to connect to and how to identify; with `resume` set, the shard
+    ///        resumes that session instead of identifying.
     /// @param random Jitter for the first heartbeat, the back-off and the op 9 wait.
+    /// @throws invalid_shard_config naming the field when `validate(config)` finds a problem.
     shard(shard_config config, random_source random);
 
     // Inputs
@@ -121,8 +130,10 @@ public:
     /// @return `error::payload_too_large` or `error::invalid_command` from encoding,
     ///         `error::send_queue_full`, or `error::shard_stopped`.
     [[nodiscard]] std::error_code send(time_point now, const command& cmd);
-    /// Shuts down: closes with 1000, which ends the session so the bot goes offline at once.
-    void close(time_point now);
+    /// Shuts down. By default closes with 1000, which ends the session so the bot goes offline at
+    /// once; `close_mode::keep_session` closes with 4900 and keeps `resumable_session()` for a
+    /// restart or another process to resume (a hand-over).
+    void close(time_point now, close_mode mode = close_mode::end_session);
 
     // Outputs
     // --------------------------------------------------------------------------------------
@@ -138,6 +149,10 @@ public:
     [[nodiscard]] shard_state state() const noexcept { return state_; }
     [[nodiscard]] std::uint32_t id() const noexcept { return config_.shard.id; }
     [[nodiscard]] const std::optional<session_info>& session() const noexcept { return session_; }
+    /// The session with its last sequence, or nullopt when there is none to resume. Changes on
+    /// READY, on every dispatch (`seq`), and when the session ends; after `close(keep_session)` it
+    /// is what to save.
+    [[nodiscard]] std::optional<session_state> resumable_session() const;
     /// The last non-null `s` received: what a heartbeat and a Resume carry.
     [[nodiscard]] std::optional<std::uint64_t> sequence() const noexcept { return seq_; }
     /// Time from the last heartbeat to its ACK, once one has been acknowledged.
@@ -163,8 +178,8 @@ private:
     };
 
     void connect_now(time_point now);
-    void begin_close(time_point now, std::uint16_t code);
-    void connection_ended(time_point now, std::uint16_t code, bool self_initiated);
+    void begin_close(time_point now, std::uint16_t code, disconnect_cause cause);
+    void connection_ended(time_point now, std::uint16_t code, closed_by by, disconnect_cause cause);
     void schedule_reconnect(time_point now);
     void stop_fatally(std::uint16_t code);
     void fail_protocol(time_point now, std::error_code ec, std::string_view frame);
@@ -205,6 +220,7 @@ private:
     time_point hello_deadline_{};
     time_point close_deadline_{};
     std::uint16_t closing_code_ = 0;
+    disconnect_cause closing_cause_ = disconnect_cause::shutdown;
     bool stopping_ = false;
 
     // Between connections.

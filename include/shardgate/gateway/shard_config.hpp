@@ -13,9 +13,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace shardgate::gateway {
+
+/// Everything needed to resume a session on another connection, process or machine: what a shard
+/// reports as it changes (`shard::resumable_session`) and can start from (`shard_config::resume`).
+struct session_state {
+    std::string session_id;
+    std::string resume_gateway_url; ///< READY's `resume_gateway_url`, without query.
+    std::uint64_t seq = 0;          ///< The last sequence received; Resume replays what follows.
+
+    friend bool operator==(const session_state&, const session_state&) = default;
+};
 
 /// Configuration of one shard. The defaults follow Discord's documentation.
 struct shard_config {
@@ -43,6 +54,21 @@ struct shard_config {
     milliseconds invalid_session_wait_max{5'000};
     /// Commands queued while the shard is not connected; `send` fails beyond this.
     std::size_t max_queued_commands = 1'000;
+    /// A session to resume instead of identifying: saved by an earlier run of this process, or
+    /// handed over by another process. If the gateway no longer knows it, the shard is told so
+    /// (op 9) and identifies afresh.
+    std::optional<session_state> resume;
 };
+
+/// A `shard_config` that cannot work. `what()` names the field and the accepted values, e.g.
+/// "shard_config.large_threshold is 300; it must be between 50 and 250".
+class invalid_shard_config : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+/// Checks every field of `config` (the shard's constructor does too).
+/// @return An empty string when it is valid, else one line naming the field and the fix.
+[[nodiscard]] std::string validate(const shard_config& config);
 
 } // namespace shardgate::gateway

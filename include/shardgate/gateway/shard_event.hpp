@@ -35,7 +35,7 @@ enum class lifecycle_kind : std::uint8_t {
     reconnect_requested, ///< op 7.
     invalid_session,     ///< op 9; `resumable` is set.
     zombie,              ///< No heartbeat ACK before the next beat was due.
-    closed,              ///< The connection ended; `code` and `reaction` are set.
+    closed,              ///< The connection ended; `code`, `reaction`, `by`, `cause` are set.
     fatal,               ///< The shard stopped; `code`, `name` and `remedy` are set.
     protocol_error,      ///< A bad frame from the gateway; `error` and `detail` are set.
 };
@@ -43,12 +43,45 @@ enum class lifecycle_kind : std::uint8_t {
 /// "connecting", "hello", ... as used in JSON output.
 [[nodiscard]] std::string_view to_string(lifecycle_kind kind) noexcept;
 
+/// Who ended a connection.
+enum class closed_by : std::uint8_t {
+    gateway,   ///< The gateway sent a close frame; `code` is its code.
+    shard,     ///< The shard closed (`code` is the code it sent); `cause` says why.
+    transport, ///< Lost without a close frame (`code` is 1006).
+};
+
+/// Why a connection ended: the one input, with the close code, of the shard's reaction.
+enum class disconnect_cause : std::uint8_t {
+    gateway_close,             ///< The gateway's close code decides (close_code.hpp's table).
+    connection_lost,           ///< A failed connect, a reset, EOF, a WebSocket error.
+    hello_timeout,             ///< No Hello within `hello_timeout`.
+    zombie,                    ///< No heartbeat ACK before the next beat was due.
+    reconnect_requested,       ///< op 7.
+    invalid_session_resumable, ///< op 9 with `d: true`.
+    invalid_session,           ///< op 9 with `d: false`: the session is gone.
+    protocol_error,            ///< A frame that could not be decompressed or decoded.
+    shutdown,                  ///< `shard::close`: the session ends with 1000.
+    handover,                  ///< `shard::close(close_mode::keep_session)`: kept for a resume.
+};
+
+/// "gateway", "shard", "transport".
+[[nodiscard]] std::string_view to_string(closed_by by) noexcept;
+/// "gateway_close", "connection_lost", ...
+[[nodiscard]] std::string_view to_string(disconnect_cause cause) noexcept;
+
+/// What a shard does after a connection ended for `cause` with `code`. The one place the reaction
+/// is decided: for `gateway_close` the close-code table, for the shard's own reasons what keeps the
+/// session when it can (4900 and drops resume; op 9 `false` and shutdown do not).
+[[nodiscard]] close_reaction reaction_to(disconnect_cause cause, std::uint16_t code) noexcept;
+
 /// A change in a shard's connection or session.
 struct lifecycle_event {
     lifecycle_kind kind{};
     std::uint32_t shard = 0;
     std::uint16_t code = 0;            ///< closed, fatal: the close code (1006 for a drop).
     close_reaction reaction{};         ///< closed: what the shard does next.
+    closed_by by{};                    ///< closed: who ended the connection.
+    disconnect_cause cause{};          ///< closed: why.
     bool resumable = false;            ///< invalid_session: the `d` of op 9.
     milliseconds heartbeat_interval{}; ///< hello.
     std::string_view name;             ///< fatal: the close code's name.

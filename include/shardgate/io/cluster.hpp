@@ -18,6 +18,7 @@
 #include "shardgate/gateway/commands.hpp"
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/error.hpp"
+#include "shardgate/gateway/identify_scheduler.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/gateway/secret.hpp"
 #include "shardgate/gateway/shard.hpp"
@@ -27,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +72,19 @@ struct cluster_options {
     std::chrono::milliseconds stop_grace{5'000};
     /// Discovery settings when `gateway_url` is not set (and again when resharding).
     std::chrono::milliseconds discovery_timeout{10'000};
+    /// Sessions to resume instead of identifying, by shard id: what `on_session` reported to an
+    /// earlier run (after `stop(close_mode::keep_session)` or a crash), or what another process
+    /// handed over. A shard whose session the gateway no longer knows is told so (op 9) and
+    /// identifies afresh.
+    std::map<std::uint32_t, gateway::session_state> resume;
+    /// Makes the identify scheduler all shards take their permits from, given the session-start
+    /// limit discovery found (or `max_concurrency` with `gateway_url`). Called once by `run`; the
+    /// scheduler is then used on the cluster's first thread only. Null: a
+    /// `gateway::local_identify_scheduler` with `identify_window + identify_margin` per bucket.
+    /// A scheduler shared by processes (e.g. on NATS) plugs in here.
+    std::function<std::unique_ptr<gateway::identify_scheduler>(
+        const gateway::session_start_limit& limit, gateway::time_point now)>
+        identify_scheduler;
 };
 
 /// A dispatch as user code sees it. Views are valid during the callback only.
@@ -140,6 +155,14 @@ public:
     /// With `threads > 1` it is called concurrently for shards on different threads. An exception
     /// escaping it stops the cluster and is rethrown by `run`.
     void on_dispatch(std::function<void(const dispatch&)> handler);
+    /// Called when a shard's resumable session changes: on READY (a new session), after every
+    /// dispatch (its `seq`), and with nullopt when the session ended (a 4007/4009 close, op 9
+    /// `false`, a fatal close, `stop()` with 1000). Save the last state per shard to restart
+    /// without identifying (`cluster_options::resume`). Runs on the shard's thread, after
+    /// `on_dispatch`; set before `run`. Keep it cheap: it runs once per dispatch.
+    void on_session(
+        std::function<void(std::uint32_t shard, const std::optional<gateway::session_state>&)>
+            handler);
     /// Called for every lifecycle event (connecting, ready, resumed, closed, fatal,
     /// protocol_error, ...), on the shard's thread. Set before `run`. Identify refusals (daily
     /// budget) and commands dropped after `send` accepted them arrive here as `protocol_error`.
@@ -152,9 +175,12 @@ public:
     ///        `std::errc::invalid_argument` for a bad configuration.
     /// @param detail One line explaining a startup failure (never the token).
     [[nodiscard]] cluster_exit run(std::error_code& ec, std::string& detail);
-    /// Closes every shard with 1000 and makes `run` return `stopped` once all have closed, or
-    /// after `stop_grace`. Thread-safe, idempotent; before `run`, makes `run` stop at once.
-    void stop();
+    /// Closes every shard and makes `run` return `stopped` once all have closed, or after
+    /// `stop_grace`. By default with 1000, which ends the sessions (the bot goes offline at once);
+    /// with `close_mode::keep_session` with 4900, which keeps them for a restart or another process
+    /// to resume from what `on_session` reported (a rolling upgrade costs no Identify).
+    /// Thread-safe, idempotent; before `run`, makes `run` stop at once.
+    void stop(gateway::close_mode mode = gateway::close_mode::end_session);
     /// SIGINT/SIGTERM call `stop()` while `run` is running. Call before `run`.
     void handle_signals(bool enable);
 
@@ -209,10 +235,7 @@ private:
 [[nodiscard]] std::optional<std::string> string_field(std::string_view raw_json,
                                                       std::string_view key);
 
-/// The shard that owns a guild: `(guild_id >> 22) % shard_count`.
-[[nodiscard]] constexpr std::uint32_t shard_for_guild(gateway::snowflake guild_id,
-                                                      std::uint32_t shard_count) noexcept {
-    return static_cast<std::uint32_t>((guild_id >> 22U) % (shard_count == 0 ? 1 : shard_count));
-}
+/// The shard that owns a guild: `(guild_id >> 22) % shard_count` (gateway/snowflake.hpp).
+using gateway::shard_for_guild;
 
 } // namespace shardgate::io

@@ -4,6 +4,8 @@
 /// JSON object per line (`--log-format json`). Registered secrets (the bot token) are replaced by
 /// `***` in every line, whatever field they hide in.
 
+#include "shardgate/gateway/secret.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -80,9 +82,10 @@ public:
     explicit logger(line_sink sink, log_level level = log_level::info,
                     log_format format = log_format::text);
 
-    /// Every later record has `secret` replaced by `***` (secrets under 4 characters are ignored:
-    /// they cannot be told apart from ordinary text).
-    void add_secret(std::string secret);
+    /// Every later record has `secret` replaced by `***` (`gateway::secret::redact`: secrets under
+    /// 4 characters are ignored, they cannot be told apart from ordinary text).
+    void add_secret(gateway::secret secret);
+    void add_secret(std::string secret) { add_secret(gateway::secret(std::move(secret))); }
     /// For tests: a fixed clock.
     void set_clock(clock_function clock);
 
@@ -116,7 +119,7 @@ private:
     line_sink sink_;
     log_level level_;
     log_format format_;
-    std::vector<std::string> secrets_;
+    std::vector<gateway::secret> secrets_;
     clock_function clock_;
     mutable std::mutex mutex_;
 };

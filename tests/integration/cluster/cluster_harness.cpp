@@ -330,9 +330,13 @@ io::cluster_options cluster_options_for(const running_emulator& emu, std::uint32
     return o;
 }
 
-cluster_runner::cluster_runner(io::cluster_options options)
+cluster_runner::cluster_runner(io::cluster_options options,
+                               const std::function<void(io::cluster&)>& setup)
     : events_(std::make_shared<event_log>())
     , cluster_(std::make_unique<io::cluster>(std::move(options))) {
+    if (setup) {
+        setup(*cluster_);
+    }
     cluster_->on_dispatch([log = events_](const io::dispatch& d) {
         recorded r;
         r.kind = recorded::type::dispatch;

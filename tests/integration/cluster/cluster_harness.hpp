@@ -197,7 +197,9 @@ std::vector<std::uint64_t> expect_contiguous_sessions(const record_list& r, std:
 /// destruction (bounded: aborts with a message if `run` does not return).
 class cluster_runner {
 public:
-    explicit cluster_runner(io::cluster_options options);
+    /// @param setup Called with the cluster before `run` (e.g. to set `on_session`).
+    explicit cluster_runner(io::cluster_options options,
+                            const std::function<void(io::cluster&)>& setup = {});
     ~cluster_runner();
     cluster_runner(const cluster_runner&) = delete;
     cluster_runner& operator=(const cluster_runner&) = delete;

@@ -4,7 +4,7 @@
 // fake /status.json, /metrics and /events with N simulated shards that get a fault every few seconds.
 //   node stub_server.mjs [--shards 8] [--listen 127.0.0.1:0] [--fault-every 2] [--fatal-shard K] [--mode demo]
 // Like shardgate it logs `INFO status page and metrics at http://127.0.0.1:PORT/` on stderr, so
-// `status_page.test.mjs --stub` can drive it exactly like the binary. No dependencies. Ends on SIGINT/SIGTERM.
+// `status_page_test.py --stub` can drive it exactly like the binary. No dependencies. Ends on SIGINT/SIGTERM.
 
 import http from 'node:http';
 import { readFileSync } from 'node:fs';

@@ -60,15 +60,34 @@ class Recorder {
 
 // ---------------------------------------------------------------------------------------------------
 // @discordjs/ws (with @discordjs/rest for discovery)
+//
+// 1.2.3, the newest @discordjs/ws whose `engines` accept Debian 12's Node 18 (2.x declares >= 20).
+// Its manager events carry one object: {data, shardId} for dispatch and ready, {code, shardId} for
+// closed, {error, shardId} for error, {message, shardId} for debug.
 
 export const DISCORDJS_COMPRESSION = {
   none: null,
-  'zlib-stream': CompressionMethod.ZlibNative,
+  'zlib-stream': CompressionMethod.ZlibStream,
 };
 
-/** Whether @discordjs/ws offers a compression method for `compress` (e.g. 'zstd-stream'). */
+/** Whether @discordjs/ws has a compression method for `compress` (e.g. 'zstd-stream'). */
 export function discordjsSupports(compress) {
   return compress in DISCORDJS_COMPRESSION;
+}
+
+/**
+ * Whether the optional native `zlib-sync` addon can be loaded. @discordjs/ws 1.x inflates
+ * zlib-stream only with it; without it, it asks for no transport compression and sets Identify's
+ * `compress: true` (per-payload compression) instead. It is not in package.json: it is compiled by
+ * node-gyp at install time, against the headers of the Node.js version that runs it.
+ */
+export async function discordjsHasZlibSync() {
+  try {
+    await import('zlib-sync');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -97,17 +116,15 @@ export async function startDiscordjs({ emulator, token, compress = 'zlib-stream'
     compression: DISCORDJS_COMPRESSION[compress] ?? null,
     // A short ready timeout would turn a slow emulator into a reconnect; keep the library default.
   });
-  manager.on('dispatch', (payload, shardId) => {
+  manager.on('dispatch', ({ data: payload, shardId }) => {
     rec.push({ kind: 'dispatch', shard: shardId, t: payload.t, s: payload.s, d: payload.d });
   });
-  manager.on('ready', (data, shardId) => rec.push({ kind: 'ready', shard: shardId, sessionId: data?.session_id }));
-  manager.on('resumed', (shardId) => rec.push({ kind: 'resumed', shard: shardId }));
-  manager.on('closed', (code, shardId) => rec.push({ kind: 'closed', shard: shardId, code }));
-  manager.on('error', (error, shardId) => rec.push({ kind: 'error', shard: shardId, error: String(error?.message ?? error) }));
-  manager.on('socketError', (error, shardId) =>
-    rec.push({ kind: 'socket_error', shard: shardId, error: String(error?.message ?? error) }),
-  );
-  manager.on('debug', (line, shardId) => {
+  manager.on('ready', ({ data, shardId }) => rec.push({ kind: 'ready', shard: shardId, sessionId: data?.session_id }));
+  manager.on('resumed', ({ shardId }) => rec.push({ kind: 'resumed', shard: shardId }));
+  manager.on('closed', ({ code, shardId }) => rec.push({ kind: 'closed', shard: shardId, code }));
+  // 1.x reports socket errors through 'error' too (there is no 'socketError' event).
+  manager.on('error', ({ error, shardId }) => rec.push({ kind: 'error', shard: shardId, error: String(error?.message ?? error) }));
+  manager.on('debug', ({ message: line, shardId }) => {
     rec.debug(`shard ${shardId}: ${line}`);
     if (/Invalid session/.test(line)) rec.push({ kind: 'invalid_session', shard: shardId, line });
     if (/Told to reconnect/.test(line)) rec.push({ kind: 'reconnect_requested', shard: shardId, line });
