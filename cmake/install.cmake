@@ -51,12 +51,13 @@ foreach(pc shardgate shardgate-emulator)
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 endforeach()
 
-# The installed binary finds shared shardgate libraries next to it.
+# The installed binary and libraries find the shared shardgate libraries wherever the prefix is.
 if(BUILD_SHARED_LIBS)
   file(RELATIVE_PATH shardgate_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
   set_target_properties(shardgate PROPERTIES INSTALL_RPATH "$ORIGIN/${shardgate_bin_to_lib}")
   foreach(lib shardgate_gateway shardgate_emulator_core shardgate_observe shardgate_io shardgate_emulator)
     set_target_properties(${lib} PROPERTIES
+      INSTALL_RPATH "$ORIGIN" # each finds the others it links beside it
       VERSION ${PROJECT_VERSION}
       SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
   endforeach()

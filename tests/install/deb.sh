@@ -2,7 +2,7 @@
 # Builds the Debian package of a build tree with cpack and checks it: deb.sh BUILD_DIR WORK_DIR.
 # Prints the control fields and the contents (CI's log shows them).
 set -euo pipefail
-build_dir=$1 work_dir=$2
+build_dir=$(realpath "$1") work_dir=$(realpath -m "$2")
 rm -rf "$work_dir"
 mkdir -p "$work_dir"
 cpack -G DEB --config "$build_dir/CPackConfig.cmake" -B "$work_dir" >"$work_dir/cpack.log" \

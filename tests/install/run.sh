@@ -2,7 +2,7 @@
 # Installs a build tree into a fresh prefix and builds and runs tests/install/ against it, as a bot
 # developer would: run.sh BUILD_DIR WORK_DIR config|pkg-config
 set -euo pipefail
-build_dir=$1 work_dir=$2 mode=$3
+build_dir=$(realpath "$1") work_dir=$(realpath -m "$2") mode=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$work_dir"
