@@ -495,6 +495,7 @@ void shard::handle_dispatch(time_point now, const received_payload& payload) {
         become_active(now);
         emit(lifecycle(lifecycle_kind::ready));
     } else if (payload.t == "RESUMED") {
+        ++stats_.resumes;
         become_active(now);
         emit(lifecycle(lifecycle_kind::resumed));
     }
@@ -528,7 +529,7 @@ void shard::handle_hello(time_point now, std::string_view d) {
             fail_protocol(now, ec, {});
             return;
         }
-        ++stats_.resumes;
+        ++stats_.resume_attempts;
         send_frame(now, std::move(text), send_kind::heartbeat, true);
         emit(lifecycle(lifecycle_kind::resuming));
     } else {

@@ -9,6 +9,8 @@
 
 #include "client_transport.hpp"
 
+#include "shardgate/gateway/close_code.hpp"
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -66,6 +68,9 @@ std::shared_ptr<tls_context> make_tls_context(bool verify) {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// What a close frame without a status code is reported as (RFC 6455's 1005).
+constexpr auto no_status_code = static_cast<std::uint16_t>(gateway::close_code::no_status_received);
 
 /// An idle connection keeps at most this much read buffer; a larger one (after READY or a big
 /// GUILD_CREATE) is given back once the message has been handed over.
@@ -248,7 +253,7 @@ private:
             if (ec == websocket::error::closed) {
                 const auto& r = ws_.reason();
                 const auto code = static_cast<std::uint16_t>(r.code);
-                finish_closed(code == 0 ? std::uint16_t{1005} : code,
+                finish_closed(code == 0 ? no_status_code : code,
                               std::string_view(r.reason.data(), r.reason.size()));
                 co_return;
             }
@@ -318,7 +323,7 @@ private:
                         } else {
                             const auto code = static_cast<std::uint16_t>(ws_.reason().code);
                             const auto& r = ws_.reason().reason;
-                            finish_closed(code == 0 ? std::uint16_t{1005} : code,
+                            finish_closed(code == 0 ? no_status_code : code,
                                           std::string_view(r.data(), r.size()));
                         }
                     }

@@ -8,6 +8,8 @@
 // member function must be called from that thread, and every handler callback is invoked from it,
 // never synchronously from inside a member function.
 
+#include "shardgate/io/transport.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
@@ -44,30 +46,10 @@ class tls_context;
 /// (`set_default_verify_paths`) and the host name; off only for tests against self-signed servers.
 [[nodiscard]] std::shared_ptr<tls_context> make_tls_context(bool verify);
 
-/// Receives what happens on a transport. Exactly one of `on_transport_closed` /
-/// `on_transport_failed` ends it, after which nothing more is delivered; `drop()` ends it without
-/// either.
-class transport_handler {
-public:
-    virtual ~transport_handler() = default;
-    /// The TCP, TLS and WebSocket handshakes are done.
-    virtual void on_transport_open() = 0;
-    /// One complete message (`text` or binary). The bytes are valid during the call only.
-    virtual void on_transport_message(std::span<const std::byte> bytes, bool text) = 0;
-    /// The connection ended with a close frame (the peer's, or the echo of ours). A close frame
-    /// without a status reports 1005.
-    virtual void on_transport_closed(std::uint16_t code, std::string_view reason) = 0;
-    /// The connection failed or ended without a close frame (connect, handshake, read or write
-    /// error, EOF, `connect_timeout`, a message over the read limit).
-    virtual void on_transport_failed(std::error_code ec) = 0;
-
-protected:
-    transport_handler() = default;
-    transport_handler(const transport_handler&) = default;
-    transport_handler& operator=(const transport_handler&) = default;
-    transport_handler(transport_handler&&) = default;
-    transport_handler& operator=(transport_handler&&) = default;
-};
+/// The transport interfaces are public (shardgate/io/transport.hpp); these names are the ones
+/// the adapters grew up with.
+using transport_handler = io::transport_handler;
+using client_transport = io::transport;
 
 /// Settings of one client connection.
 struct transport_options {
@@ -76,29 +58,8 @@ struct transport_options {
     std::shared_ptr<tls_context> tls; ///< Required for wss:// (else the connection fails).
 };
 
-/// A WebSocket client connection (ws:// or wss://), `permessage-deflate` off. The read buffer is
-/// shrunk back after a large message (READY) so that an idle connection stays small.
-class client_transport {
-public:
-    virtual ~client_transport() = default;
-    client_transport(const client_transport&) = delete;
-    client_transport& operator=(const client_transport&) = delete;
-    client_transport(client_transport&&) = delete;
-    client_transport& operator=(client_transport&&) = delete;
-
-    /// Queues one text frame; frames go out in order, one write at a time. Ignored once a close was
-    /// started or the transport ended.
-    virtual void send_text(std::string payload) = 0;
-    /// Sends a close frame with `code` after the queued frames; the end is reported by
-    /// `on_transport_closed` (the peer's answer) or `on_transport_failed`.
-    virtual void close(std::uint16_t code, std::string_view reason = {}) = 0;
-    /// Cuts the connection at once, without a close frame. Nothing more reaches the handler.
-    virtual void drop() noexcept = 0;
-
-protected:
-    client_transport() = default;
-};
-
+/// The default transport: Beast's WebSocket (ws:// or wss://, `permessage-deflate` off; the read
+/// buffer shrinks back after a large message such as READY, so an idle connection stays small).
 /// Starts connecting to `url` (ws:// or wss://) on `ioc`. `handler` must stay valid until the
 /// transport has ended (closed / failed) or `drop()` was called. A bad URL fails asynchronously
 /// with `std::errc::invalid_argument`.

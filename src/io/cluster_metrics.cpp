@@ -131,8 +131,10 @@ void write_cluster_metrics(std::string& out, const cluster_metrics_view& v) {
             &worker_counters::sent_bytes);
     counter(w, v, "shardgate_identifies_total", "Identify payloads sent (new sessions).",
             &worker_counters::identifies);
-    counter(w, v, "shardgate_resumes_total", "Resume payloads sent (sessions kept).",
+    counter(w, v, "shardgate_resumes_total", "Sessions resumed (RESUMED received).",
             &worker_counters::resumes);
+    counter(w, v, "shardgate_resume_attempts_total", "Resume payloads sent.",
+            &worker_counters::resume_attempts);
     counter(w, v, "shardgate_replayed_dispatches_total",
             "Dispatches the gateway replayed between Resume and RESUMED.",
             &worker_counters::replayed);

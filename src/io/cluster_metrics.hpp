@@ -56,6 +56,7 @@ struct worker_counters {
     std::vector<single_writer_counter> dispatches_by_event; ///< `dispatch_index` order
     single_writer_counter identifies;
     single_writer_counter resumes;
+    single_writer_counter resume_attempts;
     single_writer_counter received_bytes;
     single_writer_counter payload_bytes;
     single_writer_counter sent_bytes;

@@ -19,6 +19,7 @@ namespace shardgate::gateway {
 enum class close_code : std::uint16_t {
     normal_closure = 1000,
     going_away = 1001,
+    no_status_received = 1005, ///< A close frame without a code (RFC 6455); never sent.
     abnormal_closure = 1006,
     unknown_error = 4000,
     unknown_opcode = 4001,

@@ -69,7 +69,10 @@ struct session_info {
 struct shard_stats {
     std::uint64_t connects = 0;
     std::uint64_t identifies = 0;
+    /// Sessions resumed: RESUMED received. ("resumes" means this everywhere: metrics, the status
+    /// page, the demo's summary.)
     std::uint64_t resumes = 0;
+    std::uint64_t resume_attempts = 0; ///< Resume payloads sent.
     std::uint64_t dispatches = 0;
     std::uint64_t heartbeats_sent = 0;
     std::uint64_t heartbeat_acks = 0;

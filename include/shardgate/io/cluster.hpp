@@ -24,6 +24,7 @@
 #include "shardgate/gateway/shard.hpp"
 #include "shardgate/gateway/shard_event.hpp"
 #include "shardgate/io/discovery.hpp"
+#include "shardgate/io/transport.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -85,6 +86,10 @@ struct cluster_options {
     std::function<std::unique_ptr<gateway::identify_scheduler>(
         const gateway::session_start_limit& limit, gateway::time_point now)>
         identify_scheduler;
+    /// Makes each shard's connection; null: Beast's WebSocket over TCP or TLS (`verify_tls`,
+    /// `connect_timeout`, `max_message_bytes` apply). For proxies, in-memory gateways and tests
+    /// that fail connections on purpose (transport.hpp states the contract).
+    transport_factory transport;
 };
 
 /// A dispatch as user code sees it. Views are valid during the callback only.
@@ -104,7 +109,9 @@ struct shard_status {
     std::optional<std::chrono::microseconds> heartbeat_rtt;
     std::uint64_t dispatches = 0;
     std::uint64_t identifies = 0;
-    std::uint64_t resumes = 0;
+    std::uint64_t resumes = 0;         ///< Sessions resumed (RESUMED received).
+    std::uint64_t resume_attempts = 0; ///< Resume payloads sent.
+    std::uint64_t replayed = 0;        ///< Dispatches replayed between Resume and RESUMED.
     std::uint64_t reconnects = 0;
     std::optional<std::uint16_t> last_close_code;
 };

@@ -975,8 +975,11 @@ TEST(shard_stats, sent_bytes_is_the_sum_of_every_text_frame_sent) {
     h.advance(60'000ms);
     h.connected();
     h.hello(10'000);
-    EXPECT_EQ(h.shard.stats().resumes, 1U);
+    EXPECT_EQ(h.shard.stats().resume_attempts, 1U);
+    EXPECT_EQ(h.shard.stats().resumes, 0U) << "a resume counts once RESUMED arrived";
     EXPECT_EQ(h.shard.stats().sent_bytes, sent_text_bytes(h));
+    h.dispatch(9, "RESUMED");
+    EXPECT_EQ(h.shard.stats().resumes, 1U);
 }
 
 TEST(shard_stats, dispatches_between_resume_and_resumed_are_replayed) {
