@@ -18,6 +18,7 @@
 #include "shardgate/gateway/commands.hpp"
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/error.hpp"
+#include "shardgate/gateway/field.hpp"
 #include "shardgate/gateway/identify_scheduler.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/gateway/secret.hpp"
@@ -217,30 +218,10 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-/// Lazy access to `d`: the raw JSON text of the top-level member `key` of the JSON object
-/// `raw_json` (e.g. `dispatch::data`), or nullopt when `raw_json` is not an object or has no such
-/// member. Strings keep their quotes and escapes (`"abc"`); objects and arrays come whole.
-///
-/// Parses with simdjson On-Demand after copying `raw_json` into a padded buffer the helper owns
-/// (one per thread, reused), stopping at the member found. The result points into `raw_json`, so it
-/// is valid as long as `raw_json` is.
-///
-/// @par Example
-/// @code
-/// bot.on_dispatch([](const shardgate::io::dispatch& d) {
-///     if (d.name == "MESSAGE_CREATE") {
-///         auto channel = shardgate::io::field(d.data, "channel_id"); // "\"1234\""
-///     }
-/// });
-/// @endcode
-/// @par Thread Safety
-/// Safe (the buffer is thread-local).
-[[nodiscard]] std::optional<std::string_view> field(std::string_view raw_json,
-                                                    std::string_view key);
-
-/// Like `field`, for a string member: its value unescaped, or nullopt when absent or not a string.
-[[nodiscard]] std::optional<std::string> string_field(std::string_view raw_json,
-                                                      std::string_view key);
+/// Lazy access to `d` (gateway/field.hpp): `field(d.data, "channel_id")` is the member's raw JSON,
+/// `string_field` a string member unescaped.
+using gateway::field;
+using gateway::string_field;
 
 /// The shard that owns a guild: `(guild_id >> 22) % shard_count` (gateway/snowflake.hpp).
 using gateway::shard_for_guild;
