@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
-#include <ranges>
 #include <span>
 
 namespace shardgate::gateway {
@@ -27,8 +26,9 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int&
 
 // Writes `value` as `out.size()` digits, zero-padded.
 void write_digits(std::span<char> out, std::int64_t value) noexcept {
-    for (char& digit : out | std::views::reverse) {
-        digit = static_cast<char>('0' + value % 10);
+    // An index loop: clang 14 cannot use libstdc++ 12's views::reverse over a span.
+    for (auto i = out.size(); i > 0; --i) {
+        out[i - 1] = static_cast<char>('0' + value % 10);
         value /= 10;
     }
 }
