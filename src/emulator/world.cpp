@@ -37,44 +37,6 @@ std::uint64_t ms_between(time_point from, time_point to) {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<milliseconds>(to - from).count());
 }
 
-void write_code_map(json_writer& w, const std::map<std::uint16_t, std::uint64_t>& codes) {
-    w.begin_object();
-    for (const auto& [code, count] : codes) {
-        w.key(std::to_string(code)).uint_value(count);
-    }
-    w.end_object();
-}
-
-void write_counters(json_writer& w, const detail::shard_counters& c) {
-    w.begin_object();
-    w.key("identifies").uint_value(c.identifies);
-    w.key("resumes").uint_value(c.resumes);
-    w.key("heartbeats").uint_value(c.heartbeats);
-    w.key("last_seq").uint_value(c.last_seq);
-    w.key("close_codes_sent");
-    write_code_map(w, c.close_codes_sent);
-    w.key("violations");
-    write_code_map(w, c.violations);
-    w.key("connections").uint_value(c.connections);
-    w.key("replayed").uint_value(c.replayed);
-    w.end_object();
-}
-
-void add_into(detail::shard_counters& total, const detail::shard_counters& c) {
-    total.identifies += c.identifies;
-    total.resumes += c.resumes;
-    total.heartbeats += c.heartbeats;
-    total.last_seq = std::max(total.last_seq, c.last_seq);
-    total.connections += c.connections;
-    total.replayed += c.replayed;
-    for (const auto& [code, n] : c.close_codes_sent) {
-        total.close_codes_sent[code] += n;
-    }
-    for (const auto& [code, n] : c.violations) {
-        total.violations[code] += n;
-    }
-}
-
 std::chrono::steady_clock::duration traffic_period(double per_second) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(1.0 / per_second));
@@ -199,8 +161,7 @@ bool world::state::token_ok(std::string_view token) const {
 
 void world::state::reset_token(time_point now) {
     token_was_reset = true;
-    log(now, 0, std::nullopt, "token_reset",
-        [](json_writer& w) { w.key("reason").string_value("session start limit exhausted"); });
+    log(now, 0, std::nullopt, log_event::token_reset{"session start limit exhausted"});
     // Collect first: closing a connection removes it from the map.
     std::vector<detail::connection_sink*> victims;
     victims.reserve(open_connections.size());
@@ -222,32 +183,20 @@ void world::state::wake_connection(std::uint64_t id) const {
     }
 }
 
-detail::shard_counters& world::state::counters(std::optional<std::uint32_t> shard) {
+shard_counters& world::state::counters(std::optional<std::uint32_t> shard) {
     return shard ? shard_stats[*shard] : unidentified;
 }
 
-void world::state::begin_log_entry(json_writer& w, time_point now, std::uint64_t connection,
-                                   std::optional<std::uint32_t> shard,
-                                   std::string_view event) const {
-    w.begin_object().key("t_ms").uint_value(ms_between(started, now));
-    w.key("connection").uint_value(connection).key("shard");
-    if (shard) {
-        w.uint_value(*shard);
-    } else {
-        w.null_value();
-    }
-    w.key("event").string_value(event);
-}
-
-void world::state::push_log(std::string entry) {
+void world::state::log(time_point now, std::uint64_t connection, std::optional<std::uint32_t> shard,
+                       log_details details) {
     if (log_entries.size() >= world::max_log_entries) {
         log_entries.pop_front();
         ++log_dropped;
     }
+    log_entries.push_back({ms_between(started, now), connection, shard, std::move(details)});
     if (log_observer) {
-        log_observer(entry);
+        log_observer(log_entries.back());
     }
-    log_entries.push_back(std::move(entry));
 }
 
 // world
@@ -279,7 +228,7 @@ void world::set_wake_handler(std::function<void(std::uint64_t)> handler) {
     state_->wake = std::move(handler);
 }
 
-void world::set_log_observer(std::function<void(std::string_view entry)> observer) {
+void world::set_log_observer(std::function<void(const log_entry& entry)> observer) {
     state_->log_observer = std::move(observer);
 }
 
@@ -309,29 +258,24 @@ std::string world::gateway_bot_json(time_point now) const {
     return out;
 }
 
-std::string world::stats_json() const {
+world_stats world::stats() const {
     const auto& s = *state_;
-    std::string out;
-    json_writer w(out);
-    detail::shard_counters totals;
-    w.begin_object().key("shards").begin_object();
+    world_stats out;
+    out.shards = s.shard_stats;
     for (const auto& [id, counters] : s.shard_stats) {
-        w.key(std::to_string(id));
-        write_counters(w, counters);
-        add_into(totals, counters);
+        out.totals += counters;
     }
-    w.end_object();
-    add_into(totals, s.unidentified);
-    w.key("totals");
-    write_counters(w, totals);
-    w.key("unidentified");
-    write_counters(w, s.unidentified);
-    w.key("sessions").uint_value(s.sessions.size());
-    w.key("session_start_remaining").uint_value(s.budget_remaining);
-    w.key("token_reset").bool_value(s.token_was_reset);
-    w.key("log_dropped").uint_value(s.log_dropped);
-    w.end_object();
+    out.totals += s.unidentified;
+    out.unidentified = s.unidentified;
+    out.sessions = s.sessions.size();
+    out.session_start_remaining = s.budget_remaining;
+    out.token_reset = s.token_was_reset;
+    out.log_dropped = s.log_dropped;
     return out;
+}
+
+std::string world::stats_json() const {
+    return to_json(stats());
 }
 
 std::size_t world::dispatch_to_detached(time_point now, std::uint32_t shard, std::string_view t,
@@ -345,23 +289,18 @@ std::size_t world::dispatch_to_detached(time_point now, std::uint32_t shard, std
             continue;
         }
         static_cast<void>(s.append_dispatch(session, t, d_json));
-        s.log(now, 0, shard, "dispatch", [&](json_writer& w) {
-            w.key("t").string_value(t);
-            w.key("seq").uint_value(session.seq);
-            w.key("detached").bool_value(true);
-        });
+        s.log(now, 0, shard, log_event::dispatch{std::string(t), session.seq, true});
         ++count;
     }
     return count;
 }
 
+const std::deque<log_entry>& world::log() const noexcept {
+    return state_->log_entries;
+}
+
 std::string world::log_json() const {
-    std::size_t size = 2;
-    for (const auto& e : state_->log_entries) {
-        size += e.size() + 1;
-    }
     std::string out;
-    out.reserve(size);
     out.push_back('[');
     bool first = true;
     for (const auto& e : state_->log_entries) {
@@ -369,7 +308,7 @@ std::string world::log_json() const {
             out.push_back(',');
         }
         first = false;
-        out += e; // each entry was written by json_writer
+        append_json(out, e);
     }
     out.push_back(']');
     return out;
@@ -422,8 +361,7 @@ void world::on_deadline(time_point now) {
     }
     for (auto* session : expired) {
         const auto shard = session->shard_id;
-        s.log(now, 0, shard, "session_expired",
-              [&](json_writer& w) { w.key("session_id").string_value(session->id); });
+        s.log(now, 0, shard, log_event::session_expired{session->id});
         s.destroy_session(*session);
     }
 }

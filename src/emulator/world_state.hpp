@@ -5,8 +5,11 @@
 /// world.cpp and connection.cpp include it.
 
 #include "shardgate/emulator/catalog.hpp"
+#include "shardgate/emulator/client_command.hpp"
 #include "shardgate/emulator/config.hpp"
 #include "shardgate/emulator/content.hpp"
+#include "shardgate/emulator/log_entry.hpp"
+#include "shardgate/emulator/stats.hpp"
 #include "shardgate/emulator/world.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
 #include "shardgate/gateway/time.hpp"
@@ -18,7 +21,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <simdjson.h>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -67,18 +69,6 @@ struct session {
     std::unique_ptr<traffic_generator> traffic; ///< Created on first use.
     bool traffic_exhausted = false;             ///< The generator has nothing for these intents.
     time_point next_traffic_at{};
-};
-
-/// Counters of one shard (or of connections that have not identified).
-struct shard_counters {
-    std::uint64_t identifies = 0;
-    std::uint64_t resumes = 0;
-    std::uint64_t heartbeats = 0;
-    std::uint64_t last_seq = 0;
-    std::uint64_t connections = 0;
-    std::uint64_t replayed = 0;
-    std::map<std::uint16_t, std::uint64_t> close_codes_sent;
-    std::map<std::uint16_t, std::uint64_t> violations;
 };
 
 } // namespace detail
@@ -131,50 +121,31 @@ struct world::state {
     // Connections ------------------------------------------------------------------------------
     std::unordered_map<std::uint64_t, detail::connection_sink*> open_connections;
     std::function<void(std::uint64_t)> wake;
-    std::function<void(std::string_view)> log_observer;
+    std::function<void(const log_entry&)> log_observer;
     void wake_connection(std::uint64_t id) const;
 
     // Statistics and log -------------------------------------------------------------------------
-    std::map<std::uint32_t, detail::shard_counters> shard_stats;
-    detail::shard_counters unidentified;
-    [[nodiscard]] detail::shard_counters& counters(std::optional<std::uint32_t> shard);
+    std::map<std::uint32_t, shard_counters> shard_stats;
+    shard_counters unidentified;
+    [[nodiscard]] shard_counters& counters(std::optional<std::uint32_t> shard);
 
-    std::deque<std::string> log_entries; ///< At most `world::max_log_entries`.
+    std::deque<log_entry> log_entries; ///< At most `world::max_log_entries`.
     std::uint64_t log_dropped = 0;
 
-    /// Appends `{"t_ms":..,"connection":..,"shard":..,"event":..,<details>}` to the log, dropping
-    /// the oldest entry past `max_log_entries`.
-    template <class Details>
+    /// Appends an entry stamped with `now` to the log (and shows it to the observer), dropping the
+    /// oldest entry past `max_log_entries`.
     void log(time_point now, std::uint64_t connection, std::optional<std::uint32_t> shard,
-             std::string_view event, Details details) {
-        std::string entry;
-        gateway::detail::json_writer w(entry);
-        begin_log_entry(w, now, connection, shard, event);
-        details(w);
-        w.end_object();
-        push_log(std::move(entry));
-    }
-    void log(time_point now, std::uint64_t connection, std::optional<std::uint32_t> shard,
-             std::string_view event) {
-        log(now, connection, shard, event, [](gateway::detail::json_writer&) {});
-    }
+             log_details details);
 
     // Parsing --------------------------------------------------------------------------------
-    /// Shared by every connection of the world (one thread drives them all): a parser sized for
-    /// 4096-byte frames and padded copies of the frame and of its `d`.
-    simdjson::ondemand::parser parser;
-    std::string frame_buffer;
-    std::string body_buffer;
+    /// Shared by every connection of the world (one thread drives them all): the reader of client
+    /// frames, with its parser sized for 4096-byte frames and its padded buffers.
+    client_command_reader reader;
     std::string scratch; ///< Reused for building outgoing frames.
 
     /// 2026-01-01T00:00:00Z: the wall-clock time the emulator pretends it started at, unless the
     /// server sets the real one (`world::set_unix_time`); ids and timestamps derive from it.
     static constexpr std::uint64_t default_unix_ms_at_start = 1'767'225'600'000;
-
-private:
-    void begin_log_entry(gateway::detail::json_writer& w, time_point now, std::uint64_t connection,
-                         std::optional<std::uint32_t> shard, std::string_view event) const;
-    void push_log(std::string entry);
 };
 
 } // namespace shardgate::emulator

@@ -121,7 +121,7 @@ shard::shard(shard_config config, random_source random)
     , backoff_(config_.backoff) {
     assert(random_ && "shard needs a random source");
     if (auto problem = validate(config_); !problem.empty()) {
-        throw invalid_shard_config(std::move(problem));
+        throw invalid_shard_config(problem);
     }
     if (config_.resume) {
         session_ = session_info{config_.resume->session_id, config_.resume->resume_gateway_url};

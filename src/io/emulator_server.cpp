@@ -3,6 +3,12 @@
 // translation unit that instantiates Beast's server-side streams; everything else sees the pimpl in
 // emulator_server.hpp.
 //
+// This file only moves bytes: it accepts, reads and writes HTTP, upgrades to WebSocket, reads and
+// writes frames, and runs the timers. What a request means is the emulator core's business:
+// `emulator::handle_http_request` (control_api.hpp) answers every HTTP request and hands back the
+// faults, dispatches and floods for the open connections, which `run_effect` carries out; each
+// WebSocket connection is an `emulator::connection`; the metrics come from emulator_metrics.cpp.
+//
 // Per WebSocket connection, two coroutines share one `ws_session`:
 // - the reader reads client messages (bounded by max_message_bytes), feeds the sans-I/O
 //   emulator::connection and wakes the driver;
@@ -14,12 +20,13 @@
 
 #include "shardgate/io/emulator_server.hpp"
 
+#include "emulator_metrics.hpp"
 #include "listen.hpp"
 #include "shardgate/emulator/connection.hpp"
+#include "shardgate/emulator/control_api.hpp"
 #include "shardgate/emulator/world.hpp"
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/time.hpp"
-#include "shardgate/observe/prometheus.hpp"
 
 #include <algorithm>
 #include <array>
@@ -39,17 +46,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-#include <charconv>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <future>
-#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -67,7 +68,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
-namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using gateway::clock;
 using gateway::time_point;
@@ -93,127 +93,11 @@ constexpr std::size_t read_chunk = 16 * 1024;
 /// The reader stops reading while this many actions wait to be written (the client is not reading).
 constexpr std::size_t reader_high_water = 1024;
 constexpr std::size_t reader_low_water = 256;
-/// Largest `count` of one flood request.
-constexpr std::uint64_t max_flood_count = 100'000'000;
 /// Largest close reason a close frame can carry (RFC 6455: 125 bytes of payload minus the code).
 constexpr std::size_t max_close_reason = 123;
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
-
-std::string error_json(std::string_view message) {
-    json::object o;
-    o["ok"] = false;
-    o["error"] = message;
-    return json::serialize(o);
-}
-
-std::string discord_error_json(std::string_view message, int code) {
-    json::object o;
-    o["message"] = message;
-    o["code"] = code;
-    return json::serialize(o);
-}
-
-std::string ok_json(std::size_t connections) {
-    json::object o;
-    o["ok"] = true;
-    o["connections"] = connections;
-    return json::serialize(o);
-}
-
-/// A parsed integer field of a control body.
-std::optional<std::int64_t> int_field(const json::object& o, std::string_view key, bool& bad) {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr) {
-        return std::nullopt;
-    }
-    if (v->is_int64()) {
-        return v->get_int64();
-    }
-    if (v->is_uint64() &&
-        v->get_uint64() <= std::uint64_t{std::numeric_limits<std::int64_t>::max()}) {
-        return static_cast<std::int64_t>(v->get_uint64());
-    }
-    bad = true;
-    return std::nullopt;
-}
-
-/// Close codes a server may put in a close frame (RFC 6455 §7.4).
-bool sendable_close_code(std::int64_t code) {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-           (code >= 3000 && code <= 4999);
-}
-
-/// The answer to one HTTP request.
-struct reply {
-    http::status status = http::status::ok;
-    std::string body;
-    std::string_view allow; ///< For 405.
-};
-
-reply json_reply(http::status s, std::string body) {
-    return {s, std::move(body), {}};
-}
-
-reply not_found() {
-    return json_reply(http::status::not_found, discord_error_json("404: Not Found", 0));
-}
-
-reply method_not_allowed(std::string_view allow) {
-    return {http::status::method_not_allowed, discord_error_json("405: Method Not Allowed", 0),
-            allow};
-}
-
-reply bad_request(std::string_view message) {
-    return json_reply(http::status::bad_request, error_json(message));
-}
-
-using shard_command = emulator_fault;
-
-std::optional<shard_command> parse_shard_command(std::string_view name) {
-    if (name == "close")
-        return shard_command::close;
-    if (name == "reconnect")
-        return shard_command::reconnect;
-    if (name == "invalidate")
-        return shard_command::invalidate;
-    if (name == "zombie")
-        return shard_command::zombie;
-    if (name == "drop")
-        return shard_command::drop;
-    if (name == "heartbeat")
-        return shard_command::heartbeat;
-    return std::nullopt;
-}
-
-/// Parses a control body: empty means `{}`; anything but an object is an error.
-std::optional<json::object> parse_body(std::string_view body, std::string& why) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        return json::object{};
-    }
-    std::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec) {
-        why = "the body is not valid JSON: " + ec.message();
-        return std::nullopt;
-    }
-    if (!v.is_object()) {
-        why = "the body must be a JSON object";
-        return std::nullopt;
-    }
-    return std::move(v.as_object());
-}
-
-std::optional<std::uint32_t> parse_shard_id(std::string_view text) {
-    std::uint32_t v = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-    if (text.empty() || ec != std::errc{} || ptr != end) {
-        return std::nullopt;
-    }
-    return v;
-}
 
 std::string_view as_view(const beast::flat_buffer& b) {
     const auto data = b.cdata();
@@ -265,10 +149,11 @@ public:
             return std::nullopt; // the server stopped before running it (broken promise)
         }
     }
-    std::size_t apply_fault(std::uint32_t shard, shard_command cmd, std::uint16_t code,
-                            bool resumable);
+    /// Carries a control effect out on the open connections of its shard; how many took it.
+    std::size_t run_effect(const emulator::control_effect& effect);
     std::string metrics_text();
-    std::string stats() const { return world_.stats_json(); }
+    [[nodiscard]] emulator::world_stats stats() const { return world_.stats(); }
+    [[nodiscard]] std::string stats_json() const { return world_.stats_json(); }
     std::map<std::uint32_t, std::size_t> open_by_shard() {
         std::map<std::uint32_t, std::size_t> out;
         for (auto* s : sessions_on_shard(std::nullopt)) {
@@ -364,11 +249,7 @@ private:
     asio::awaitable<void> drive_loop(ws_session& s);
     asio::awaitable<bool> drain(ws_session& s);
 
-    reply handle_http(const http::request<http::string_body>& req);
-    reply handle_control(const http::request<http::string_body>& req, std::string_view path);
-    reply handle_shard_command(std::uint32_t shard, shard_command cmd, std::string_view body);
-    reply handle_dispatch(std::string_view body);
-    reply handle_flood(std::string_view body);
+    emulator::http_response handle_http(const http::request<http::string_body>& req);
 
     std::vector<ws_session*> sessions_on_shard(std::optional<std::uint32_t> shard);
     void poke_world();
@@ -418,8 +299,16 @@ emulator_server::impl::impl(emulator_server_options options)
     }
     // The world closes connections on its own (4004 after a token reset, 4000 when a session is
     // resumed elsewhere): their drivers must drain. Only wakes; never destroys anything.
-    if (options_.on_log) {
-        world_.set_log_observer(options_.on_log);
+    if (options_.on_log || options_.on_log_entry) {
+        world_.set_log_observer([on_json = options_.on_log, on_entry = options_.on_log_entry](
+                                    const emulator::log_entry& entry) {
+            if (on_entry) {
+                on_entry(entry);
+            }
+            if (on_json) {
+                on_json(emulator::to_json(entry));
+            }
+        });
     }
     world_.set_wake_handler([this](std::uint64_t connection_id) {
         if (const auto it = sessions_.find(connection_id); it != sessions_.end()) {
@@ -480,7 +369,7 @@ void emulator_server::impl::begin_shutdown() {
     const auto now = clock::now();
     for (auto* s : sessions) {
         if (s->live()) {
-            s->conn->inject_close(now, 1001);
+            s->conn->inject_close(now, static_cast<std::uint16_t>(gateway::close_code::going_away));
             s->wake();
         } else if (!s->conn) {
             s->hard_close(); // still in the upgrade handshake
@@ -608,11 +497,12 @@ asio::awaitable<void> emulator_server::impl::serve_connection(tcp::socket socket
                     status = http::status::payload_too_large;
                     message = "request body over 1 MiB";
                 }
+                auto answer = emulator::error_response(static_cast<std::uint16_t>(status), message);
                 http::response<http::string_body> res{status, 11};
                 res.set(http::field::server, "shardgate-emulator");
-                res.set(http::field::content_type, "application/json");
+                res.set(http::field::content_type, answer.content_type);
                 res.keep_alive(false);
-                res.body() = error_json(message);
+                res.body() = std::move(answer.body);
                 res.prepare_payload();
                 stream.expires_after(5s);
                 auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
@@ -643,16 +533,18 @@ asio::awaitable<void> emulator_server::impl::serve_connection(tcp::socket socket
                 co_return;
             }
             const auto& req = parser.get();
-            reply r;
+            emulator::http_response r;
             try {
                 r = handle_http(req);
             } catch (const std::exception& e) {
-                r = json_reply(http::status::internal_server_error,
-                               error_json(std::string("internal error: ") + e.what()));
+                r = emulator::error_response(
+                    static_cast<std::uint16_t>(http::status::internal_server_error),
+                    std::string("internal error: ") + e.what());
             }
-            http::response<http::string_body> res{r.status, req.version()};
+            http::response<http::string_body> res{static_cast<http::status>(r.status),
+                                                  req.version()};
             res.set(http::field::server, "shardgate-emulator");
-            res.set(http::field::content_type, "application/json");
+            res.set(http::field::content_type, r.content_type);
             if (!r.allow.empty()) {
                 res.set(http::field::allow, r.allow);
             }
@@ -674,90 +566,15 @@ asio::awaitable<void> emulator_server::impl::serve_connection(tcp::socket socket
     stream.close();
 }
 
-reply emulator_server::impl::handle_http(const http::request<http::string_body>& req) {
-    std::string_view target = req.target();
-    const auto q = target.find('?');
-    const std::string_view path = target.substr(0, q);
-    const bool get = req.method() == http::verb::get;
-
-    for (const std::string_view prefix : {"/api/v10", "/api/v9"}) {
-        if (!path.starts_with(prefix)) {
-            continue;
-        }
-        const auto rest = path.substr(prefix.size());
-        if (rest == "/gateway" || rest == "/gateway/") {
-            return get ? json_reply(http::status::ok, world_.gateway_json())
-                       : method_not_allowed("GET");
-        }
-        if (rest == "/gateway/bot" || rest == "/gateway/bot/") {
-            if (!get) {
-                return method_not_allowed("GET");
-            }
-            const std::string_view auth = req[http::field::authorization];
-            constexpr std::string_view scheme = "Bot ";
-            if (auth.starts_with(scheme)) {
-                std::string_view token = auth.substr(scheme.size());
-                while (!token.empty() && token.back() == ' ') {
-                    token.remove_suffix(1);
-                }
-                if (!token.empty() && world_.token_accepted(token)) {
-                    return json_reply(http::status::ok, world_.gateway_bot_json(clock::now()));
-                }
-            }
-            return json_reply(http::status::unauthorized,
-                              discord_error_json("401: Unauthorized", 0));
-        }
-        return not_found();
-    }
-    if (path.starts_with("/_emulator/")) {
-        return handle_control(req, path);
-    }
-    if (path == "/" && get) {
-        return json_reply(http::status::upgrade_required,
-                          error_json("this is the gateway: open a WebSocket to " + ws_url_ +
-                                     "/?v=10&encoding=json"));
-    }
-    return not_found();
-}
-
-reply emulator_server::impl::handle_control(const http::request<http::string_body>& req,
-                                            std::string_view path) {
-    const bool get = req.method() == http::verb::get;
-    const bool post = req.method() == http::verb::post;
-    const auto rest = path.substr(std::string_view("/_emulator/").size());
-    if (rest == "stats") {
-        return get ? json_reply(http::status::ok, world_.stats_json()) : method_not_allowed("GET");
-    }
-    if (rest == "log") {
-        return get ? json_reply(http::status::ok, world_.log_json()) : method_not_allowed("GET");
-    }
-    if (rest == "dispatch") {
-        return post ? handle_dispatch(req.body()) : method_not_allowed("POST");
-    }
-    if (rest == "flood") {
-        return post ? handle_flood(req.body()) : method_not_allowed("POST");
-    }
-    constexpr std::string_view shards = "shards/";
-    if (rest.starts_with(shards)) {
-        const auto tail = rest.substr(shards.size());
-        const auto slash = tail.find('/');
-        if (slash == std::string_view::npos) {
-            return not_found();
-        }
-        const auto cmd = parse_shard_command(tail.substr(slash + 1));
-        if (!cmd) {
-            return not_found();
-        }
-        if (!post) {
-            return method_not_allowed("POST");
-        }
-        const auto shard = parse_shard_id(tail.substr(0, slash));
-        if (!shard) {
-            return bad_request("the shard id in the path must be a non-negative integer");
-        }
-        return handle_shard_command(*shard, *cmd, req.body());
-    }
-    return not_found();
+emulator::http_response
+emulator_server::impl::handle_http(const http::request<http::string_body>& req) {
+    const emulator::http_request request{req.method_string(), req.target(),
+                                         req[http::field::authorization], req.body()};
+    auto answer = emulator::handle_http_request(
+        world_, request, clock::now(),
+        [this](const emulator::control_effect& effect) { return run_effect(effect); });
+    poke_world(); // a dispatch into a detached session may have changed the world's deadline
+    return answer;
 }
 
 std::vector<emulator_server::impl::ws_session*>
@@ -772,166 +589,17 @@ emulator_server::impl::sessions_on_shard(std::optional<std::uint32_t> shard) {
     return out;
 }
 
-reply emulator_server::impl::handle_shard_command(std::uint32_t shard, shard_command cmd,
-                                                  std::string_view body) {
-    std::string why;
-    const auto o = parse_body(body, why);
-    if (!o) {
-        return bad_request(why);
-    }
-    std::uint16_t code = 4000;
-    bool resumable = false;
-    if (cmd == shard_command::close) {
-        bool bad = false;
-        const auto c = int_field(*o, "code", bad);
-        if (bad || (c && !sendable_close_code(*c))) {
-            return bad_request("\"code\" must be a close code a server may send: 1000-1003, "
-                               "1007-1014 or 3000-4999, e.g. {\"code\":4000}");
-        }
-        code = static_cast<std::uint16_t>(c.value_or(4000));
-    }
-    if (cmd == shard_command::zombie) {
-        if (const auto* v = o->if_contains("silent")) {
-            if (!v->is_bool()) {
-                return bad_request("\"silent\" must be true or false");
-            }
-            if (v->get_bool()) {
-                cmd = shard_command::silent_zombie;
-            }
-        }
-    }
-    if (cmd == shard_command::invalidate) {
-        if (const auto* v = o->if_contains("resumable")) {
-            if (!v->is_bool()) {
-                return bad_request("\"resumable\" must be true or false");
-            }
-            resumable = v->get_bool();
-        }
-    }
-    const auto n = apply_fault(shard, cmd, code, resumable);
-    if (n == 0) {
-        return json_reply(http::status::not_found,
-                          error_json("no open connection has shard " + std::to_string(shard)));
-    }
-    return json_reply(http::status::ok, ok_json(n));
-}
-
-std::size_t emulator_server::impl::apply_fault(std::uint32_t shard, shard_command cmd,
-                                               std::uint16_t code, bool resumable) {
-    const auto targets = sessions_on_shard(shard);
+std::size_t emulator_server::impl::run_effect(const emulator::control_effect& effect) {
     const auto now = clock::now();
-    for (auto* s : targets) {
-        auto& c = *s->conn;
-        switch (cmd) {
-        case shard_command::close: c.inject_close(now, code); break;
-        case shard_command::reconnect: c.inject_reconnect(now); break;
-        case shard_command::invalidate: c.inject_invalid_session(now, resumable); break;
-        case shard_command::zombie: c.inject_zombie(now, false); break;
-        case shard_command::silent_zombie: c.inject_zombie(now, true); break;
-        case shard_command::drop: c.inject_drop(now); break;
-        case shard_command::heartbeat: c.inject_heartbeat_request(now); break;
-        }
-        s->wake();
-    }
-    poke_world();
-    return targets.size();
-}
-
-reply emulator_server::impl::handle_dispatch(std::string_view body) {
-    std::string why;
-    const auto o = parse_body(body, why);
-    if (!o) {
-        return bad_request(why);
-    }
-    const auto* t = o->if_contains("t");
-    if (t == nullptr || !t->is_string() || t->get_string().empty()) {
-        return bad_request("\"t\" must be the event name, e.g. "
-                           "{\"t\":\"MESSAGE_CREATE\",\"d\":{...},\"shard\":0}");
-    }
-    bool bad = false;
-    const auto shard = int_field(*o, "shard", bad);
-    if (bad || (shard && (*shard < 0 || *shard > std::numeric_limits<std::uint32_t>::max()))) {
-        return bad_request("\"shard\" must be a non-negative integer");
-    }
-    const auto* d = o->if_contains("d");
-    const std::string d_json = d != nullptr ? json::serialize(*d) : std::string("{}");
-    const std::string_view name(t->get_string().data(), t->get_string().size());
-    const auto targets = sessions_on_shard(
-        shard ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*shard)) : std::nullopt);
-    const auto now = clock::now();
-    std::size_t count = 0;
-    for (auto* s : targets) {
-        if (s->conn->dispatch(now, name, d_json)) {
-            ++count;
+    std::size_t took = 0;
+    for (auto* s : sessions_on_shard(emulator::target_shard(effect))) {
+        if (emulator::apply_effect(*s->conn, effect, now)) {
+            ++took;
             s->wake();
         }
     }
-    if (count == 0 && shard) {
-        // The shard is away: the event goes into its detached session and is replayed on Resume.
-        const auto detached =
-            world_.dispatch_to_detached(now, static_cast<std::uint32_t>(*shard), name, d_json);
-        if (detached != 0) {
-            poke_world();
-            return json_reply(http::status::ok,
-                              R"({"ok":true,"connections":0,"detached_sessions":)" +
-                                  std::to_string(detached) + "}");
-        }
-    }
     poke_world();
-    if (count == 0) {
-        return json_reply(http::status::not_found,
-                          error_json(shard ? "no connection or resumable session has shard " +
-                                                 std::to_string(*shard)
-                                           : std::string("no connection has a live session")));
-    }
-    return json_reply(http::status::ok, ok_json(count));
-}
-
-reply emulator_server::impl::handle_flood(std::string_view body) {
-    std::string why;
-    const auto o = parse_body(body, why);
-    if (!o) {
-        return bad_request(why);
-    }
-    std::string t = "MESSAGE_CREATE";
-    if (const auto* v = o->if_contains("t")) {
-        if (!v->is_string() || v->get_string().empty()) {
-            return bad_request("\"t\" must be an event name, e.g. \"MESSAGE_CREATE\"");
-        }
-        t.assign(v->get_string().data(), v->get_string().size());
-    }
-    bool bad = false;
-    const auto count = int_field(*o, "count", bad);
-    if (bad || !count || *count < 1 || static_cast<std::uint64_t>(*count) > max_flood_count) {
-        return bad_request("\"count\" must be an integer from 1 to 100000000, e.g. "
-                           "{\"t\":\"MESSAGE_CREATE\",\"count\":1000,\"shard\":0}");
-    }
-    const auto shard = int_field(*o, "shard", bad);
-    if (bad || (shard && (*shard < 0 || *shard > std::numeric_limits<std::uint32_t>::max()))) {
-        return bad_request("\"shard\" must be a non-negative integer");
-    }
-    const auto total = static_cast<std::uint64_t>(*count);
-    const auto targets = sessions_on_shard(
-        shard ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*shard)) : std::nullopt);
-    const auto now = clock::now();
-    std::size_t n = 0;
-    for (auto* s : targets) {
-        // The core generates the events lazily, topping its queue up as the driver drains it, so
-        // a flood goes as fast as the socket takes it without buffering all of it.
-        if (!s->conn->flood(now, t, total)) {
-            continue;
-        }
-        ++n;
-        s->wake();
-    }
-    poke_world();
-    if (n == 0) {
-        return json_reply(http::status::not_found,
-                          error_json(shard ? "no connection with a live session has shard " +
-                                                 std::to_string(*shard)
-                                           : std::string("no connection has a live session")));
-    }
-    return json_reply(http::status::ok, ok_json(n));
+    return took;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1030,7 +698,8 @@ asio::awaitable<void> emulator_server::impl::read_loop(ws_session& s) {
             if (overflow) {
                 // The rest of the message stays unread; the close handshake discards it.
                 if (s.conn->open()) {
-                    s.conn->inject_close(now, 4002);
+                    s.conn->inject_close(
+                        now, static_cast<std::uint16_t>(gateway::close_code::decode_error));
                 }
                 break;
             }
@@ -1134,29 +803,20 @@ emulator_server::emulator_server(emulator_server_options options)
 
 emulator_server::~emulator_server() = default;
 
-std::string_view to_string(emulator_fault fault) noexcept {
-    switch (fault) {
-    case emulator_fault::close: return "close";
-    case emulator_fault::reconnect: return "reconnect";
-    case emulator_fault::invalidate: return "invalidate";
-    case emulator_fault::zombie: return "zombie";
-    case emulator_fault::silent_zombie: return "silent_zombie";
-    case emulator_fault::drop: return "drop";
-    case emulator_fault::heartbeat: return "heartbeat";
-    }
-    return "close";
-}
-
 std::size_t emulator_server::inject(std::uint32_t shard, emulator_fault fault,
                                     std::uint16_t close_code, bool resumable) {
     return impl_
         ->on_server_thread([this, shard, fault, close_code, resumable] {
-            return impl_->apply_fault(shard, fault, close_code, resumable);
+            return impl_->run_effect(emulator::inject_fault{shard, fault, close_code, resumable});
         })
         .value_or(0);
 }
 
 std::optional<std::string> emulator_server::stats_json() const {
+    return impl_->on_server_thread([this] { return impl_->stats_json(); });
+}
+
+std::optional<emulator::world_stats> emulator_server::stats() const {
     return impl_->on_server_thread([this] { return impl_->stats(); });
 }
 
@@ -1170,78 +830,7 @@ std::string emulator_server::metrics() const {
 }
 
 std::string emulator_server::impl::metrics_text() {
-    const auto stats = json::parse(world_.stats_json()).as_object();
-    std::string out;
-    observe::prometheus_writer w(out);
-    const auto number = [](const json::object& o, std::string_view key) -> std::uint64_t {
-        const auto* v = o.if_contains(key);
-        return v != nullptr && v->is_number() ? v->to_number<std::uint64_t>() : 0;
-    };
-    w.family("shardgate_emulator_open_connections", "gauge", "WebSocket connections open now.");
-    w.sample("shardgate_emulator_open_connections", {}, std::uint64_t{sessions_.size()});
-    w.family("shardgate_emulator_sessions", "gauge",
-             "Sessions that exist (attached or resumable).");
-    w.sample("shardgate_emulator_sessions", {}, number(stats, "sessions"));
-    w.family("shardgate_emulator_session_start_remaining", "gauge",
-             "Session starts left in the emulated daily budget.");
-    w.sample("shardgate_emulator_session_start_remaining", {},
-             number(stats, "session_start_remaining"));
-    const auto& totals = stats.at("totals").as_object();
-    const std::array<std::array<std::string_view, 3>, 4> counters{{
-        {"shardgate_emulator_identifies_total", "identifies", "Identifies accepted."},
-        {"shardgate_emulator_resumes_total", "resumes", "Resumes accepted."},
-        {"shardgate_emulator_heartbeats_total", "heartbeats", "Heartbeats received."},
-        {"shardgate_emulator_replayed_dispatches_total", "replayed",
-         "Dispatches replayed on Resume."},
-    }};
-    for (const auto& [name, key, help] : counters) {
-        w.family(name, "counter", help);
-        w.sample(name, {}, number(totals, key));
-    }
-    const auto by_code = [&](std::string_view name, std::string_view key, std::string_view help) {
-        w.family(name, "counter", help);
-        if (const auto* codes = totals.if_contains(key); codes != nullptr && codes->is_object()) {
-            for (const auto& [code, n] : codes->as_object()) {
-                const std::string c(code.data(), code.size());
-                const auto policy = gateway::policy_for(static_cast<std::uint16_t>(std::stoul(c)));
-                w.sample(name, {{"code", c}, {"name", policy.name}},
-                         n.is_number() ? n.to_number<std::uint64_t>() : 0);
-            }
-        }
-    };
-    by_code("shardgate_emulator_closes_sent_total", "close_codes_sent",
-            "Close frames the emulator sent, by code.");
-    by_code("shardgate_emulator_violations_total", "violations",
-            "Protocol violations by clients, by the close code they earned.");
-    const auto* shards = stats.if_contains("shards");
-    const auto per_shard = [&](std::string_view name, std::string_view key, std::string_view help) {
-        w.family(name, "gauge", help);
-        if (shards == nullptr || !shards->is_object()) {
-            return;
-        }
-        for (const auto& [id, o] : shards->as_object()) {
-            w.sample(name, {{"shard", std::string_view(id.data(), id.size())}},
-                     number(o.as_object(), key));
-        }
-    };
-    w.family("shardgate_emulator_shard_open_connections", "gauge",
-             "Open connections identified or resumed as each shard.");
-    for (const auto& [shard, n] : open_by_shard()) {
-        w.sample("shardgate_emulator_shard_open_connections", {{"shard", std::to_string(shard)}},
-                 std::uint64_t{n});
-    }
-    w.family("shardgate_emulator_shard_connections_total", "counter",
-             "Connections that identified or resumed as each shard.");
-    if (shards != nullptr && shards->is_object()) {
-        for (const auto& [id, o] : shards->as_object()) {
-            w.sample("shardgate_emulator_shard_connections_total",
-                     {{"shard", std::string_view(id.data(), id.size())}},
-                     number(o.as_object(), "connections"));
-        }
-    }
-    per_shard("shardgate_emulator_shard_last_sequence", "last_seq",
-              "The highest sequence number sent to each shard.");
-    return out;
+    return detail::emulator_metrics_text(world_.stats(), sessions_.size(), open_by_shard());
 }
 
 std::uint16_t emulator_server::port() const noexcept {

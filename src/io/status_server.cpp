@@ -7,6 +7,7 @@
 #include "shardgate/io/status_server.hpp"
 
 #include "listen.hpp"
+#include "shardgate/io/cluster.hpp"
 #include "shardgate/observe/prometheus.hpp"
 #include "shardgate/observe/status_page.hpp"
 
@@ -399,6 +400,33 @@ void status_server::stop() {
 
 void status_server::publish(std::string_view event, std::string data) {
     impl_->publish(event, std::move(data));
+}
+
+void status_server::publish(const gateway::lifecycle_event& event) {
+    if (observe::shown_in_feed(event.kind)) {
+        impl_->publish("lifecycle",
+                       observe::lifecycle_entry_json(event, std::chrono::system_clock::now()));
+    }
+}
+
+std::vector<observe::status_shard> status_shards(const std::vector<shard_status>& shards) {
+    std::vector<observe::status_shard> out;
+    out.reserve(shards.size());
+    for (const auto& s : shards) {
+        observe::status_shard& view = out.emplace_back();
+        view.id = s.id;
+        view.state = gateway::to_string(s.state);
+        if (s.heartbeat_rtt) {
+            view.latency_ms = static_cast<double>(s.heartbeat_rtt->count()) / 1000.0;
+        } else if (s.latency) {
+            view.latency_ms = static_cast<double>(s.latency->count());
+        }
+        view.dispatches = s.dispatches;
+        view.identifies = s.identifies;
+        view.resumes = s.resumes;
+        view.last_close_code = s.last_close_code;
+    }
+    return out;
 }
 
 } // namespace shardgate::io

@@ -259,3 +259,26 @@ TEST(connect_token, check_connect_argv_only_looks_at_connect) {
     EXPECT_EQ(cli::check_connect_argv(4, serve_argv.data(), quiet), 0);
     EXPECT_TRUE(quiet.str().empty());
 }
+
+TEST(connect_config, refuse_token_config_looks_at_keys_and_values) {
+    const std::vector<std::string> plain{"ws://127.0.0.1:4567"};
+    EXPECT_FALSE(cli::refuse_token_config("gateway", plain, token));
+    EXPECT_FALSE(cli::refuse_token_config("shards", std::vector<std::string>{"4"}, nullptr));
+    const auto key = cli::refuse_token_config("token", std::vector<std::string>{"abc"}, nullptr);
+    ASSERT_TRUE(key);
+    EXPECT_NE(key->find("DISCORD_TOKEN"), std::string::npos) << *key;
+    EXPECT_TRUE(cli::refuse_token_config("DISCORD_TOKEN", plain, nullptr));
+    // The environment's token anywhere in a value, and anything shaped like a bot token.
+    const auto env = cli::refuse_token_config(
+        "api", std::vector<std::string>{std::string("http://x/") + token}, token);
+    ASSERT_TRUE(env);
+    EXPECT_EQ(env->find(token), std::string::npos) << *env;
+    const auto shaped = cli::refuse_token_config(
+        "intents",
+        std::vector<std::string>{"GUILDS",
+                                 "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"},
+        nullptr);
+    ASSERT_TRUE(shaped);
+    EXPECT_EQ(shaped->find("ZnCjm"), std::string::npos) << *shaped;
+    EXPECT_NE(shaped->find("'intents'"), std::string::npos) << *shaped;
+}

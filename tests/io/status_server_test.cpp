@@ -3,6 +3,8 @@
 
 #include "shardgate/io/status_server.hpp"
 
+#include "shardgate/io/cluster.hpp"
+
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,6 +23,8 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using shardgate::io::status_server;
 using shardgate::io::status_server_options;
+namespace gw = shardgate::gateway;
+namespace io = shardgate::io;
 
 /// A client socket whose reads give up after a deadline.
 class raw_client {
@@ -207,6 +211,63 @@ TEST(status_server, a_reconnecting_browser_gets_only_the_events_it_missed) {
     stranger.send("GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1-2\r\n\r\n");
     ASSERT_TRUE(stranger.read_until("{\"i\":3}\n\n")) << stranger.received();
     EXPECT_NE(stranger.received().find("{\"i\":1}"), std::string::npos);
+}
+
+TEST(status_server, lifecycle_events_become_feed_entries_but_hello) {
+    auto o = options_with("", "{}");
+    o.status_interval = 1h; // only the feed in the stream
+    status_server server(std::move(o));
+    server.start();
+    gw::lifecycle_event hello;
+    hello.kind = gw::lifecycle_kind::hello;
+    hello.shard = 1;
+    server.publish(hello);
+    gw::lifecycle_event closed;
+    closed.kind = gw::lifecycle_kind::closed;
+    closed.shard = 1;
+    closed.code = 4000;
+    closed.reaction = gw::close_reaction::resume;
+    server.publish(closed);
+
+    raw_client c(server.port());
+    c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(c.read_until("closed with 4000 (Unknown error): resuming")) << c.received();
+    EXPECT_NE(c.received().find("event: lifecycle\n"), std::string::npos) << c.received();
+    EXPECT_NE(c.received().find(R"("kind":"closed","code":4000,"name":"Unknown error")"),
+              std::string::npos)
+        << c.received();
+    EXPECT_EQ(c.received().find(R"("kind":"hello")"), std::string::npos) << c.received();
+}
+
+TEST(status_shards, the_cluster_snapshot_as_the_page_shows_it) {
+    std::vector<io::shard_status> shards(3);
+    shards[0].id = 4;
+    shards[0].state = gw::shard_state::active;
+    shards[0].latency = std::chrono::milliseconds{87};
+    shards[0].dispatches = 12;
+    shards[0].identifies = 1;
+    shards[0].resumes = 3;
+    shards[0].last_close_code = 4900;
+    shards[1].id = 5;
+    shards[1].state = gw::shard_state::fatally_closed;
+    shards[2].id = 6;
+    shards[2].state = gw::shard_state::resuming;
+    shards[2].latency = std::chrono::milliseconds{0};
+    shards[2].heartbeat_rtt = std::chrono::microseconds{240}; // preferred: to the microsecond
+    const auto view = io::status_shards(shards);
+    ASSERT_EQ(view.size(), 3U);
+    EXPECT_EQ(view[0].id, 4U);
+    EXPECT_EQ(view[0].state, "active");
+    EXPECT_EQ(view[0].latency_ms, 87.0);
+    EXPECT_EQ(view[0].dispatches, 12U);
+    EXPECT_EQ(view[0].identifies, 1U);
+    EXPECT_EQ(view[0].resumes, 3U);
+    EXPECT_EQ(view[0].last_close_code, 4900);
+    EXPECT_EQ(view[1].state, "fatally_closed");
+    EXPECT_FALSE(view[1].latency_ms);
+    EXPECT_FALSE(view[1].last_close_code);
+    EXPECT_EQ(view[2].state, "resuming");
+    EXPECT_DOUBLE_EQ(view[2].latency_ms.value_or(-1), 0.24);
 }
 
 } // namespace

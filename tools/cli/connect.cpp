@@ -2,27 +2,21 @@
 
 #include "event_output.hpp"
 #include "live_status.hpp"
+#include "run_loop.hpp"
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/io/discovery.hpp"
-#include "shardgate/io/status_server.hpp"
-#include "status_feed.hpp"
-#include "stop_signal.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <condition_variable>
-#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <ostream>
 #include <set>
-#include <stop_token>
 #include <sys/ioctl.h>
-#include <thread>
 #include <unistd.h>
 
 namespace shardgate::cli {
@@ -35,7 +29,6 @@ using clock_type = std::chrono::steady_clock;
 constexpr std::string_view token_variable = "DISCORD_TOKEN";
 constexpr std::size_t max_unknown_count_ids = 1'000'000;
 constexpr unsigned max_threads = 256;
-constexpr milliseconds tick_interval{250};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
@@ -132,16 +125,10 @@ public:
         }
     }
 
-    /// A line for stderr (a log record), printed at the next flush.
-    void add_message(std::string_view line) { messages_.push(line); }
-
-    /// Writes out what is buffered; returns the stderr messages gathered since the last call.
-    std::vector<std::string> flush() {
-        {
-            const std::lock_guard lock(mutex_);
-            writer_.flush();
-        }
-        return messages_.take();
+    /// Writes out what is buffered.
+    void flush() {
+        const std::lock_guard lock(mutex_);
+        writer_.flush();
     }
 
     /// Whether stdout stopped accepting output (a full disk; a closed pipe when SIGPIPE is
@@ -179,7 +166,6 @@ private:
     std::mutex mutex_;
     buffered_writer writer_;
     event_counts counts_;
-    message_queue messages_;
     std::set<std::uint32_t> shards_seen_;
     std::set<std::uint32_t> fatal_shards_;
     std::atomic<std::uint64_t> dispatches_{0};
@@ -425,6 +411,33 @@ std::optional<std::string> refuse_token_arguments(std::span<const char* const> a
     return std::nullopt;
 }
 
+std::optional<std::string> refuse_token_config(std::string_view key,
+                                               std::span<const std::string> values,
+                                               const char* token_env) {
+    constexpr std::string_view service_hint =
+        " (under systemd: Environment=DISCORD_TOKEN=... or EnvironmentFile=, in a file only the "
+        "service can read)";
+    if (lower(key).find("token") != std::string::npos) {
+        return "the key '" + std::string(key) +
+               "' is refused: the token is read only from the environment variable "
+               "DISCORD_TOKEN, never from a config file or the command line" +
+               std::string(service_hint);
+    }
+    const std::string_view env = token_env == nullptr ? std::string_view{} : token_env;
+    for (const auto& value : values) {
+        if ((env.size() >= 4 && value.find(env) != std::string::npos) ||
+            looks_like_bot_token(value)) {
+            return "the value of '" + std::string(key) +
+                   "' looks like a bot token; the token is read only from the environment "
+                   "variable DISCORD_TOKEN" +
+                   std::string(service_hint) +
+                   ". If it is a real token, whoever can read the file can use it: consider "
+                   "resetting it in the Developer Portal";
+        }
+    }
+    return std::nullopt;
+}
+
 connect_environment detect_environment() {
     connect_environment env;
     env.token = std::getenv("DISCORD_TOKEN"); // NOLINT(concurrency-mt-unsafe): before any thread
@@ -483,91 +496,66 @@ int report_startup_failure(const std::error_code& ec, std::string detail, bool s
     return 1;
 }
 
-/// One run of the command: the cluster, its event sink and the status timer.
+/// One run of the command: the cluster, its event sink and the run loop.
 class connect_session {
 public:
     connect_session(connect_plan& plan, const connect_environment& environment, std::ostream& out,
                     std::ostream& err, clock_type::time_point start)
         : mode_(plan.events)
-        , duration_(plan.duration)
         , token_(environment.token == nullptr ? std::string{} : environment.token)
-        , start_(start)
         , err_(&err)
         , sink_(plan.events, out, token_, start)
-        , status_({.tty = environment.stderr_is_tty, .columns = environment.columns})
-        , log_([this](std::string_view line) { sink_.add_message(line); }, plan.log.level,
-               plan.log.format)
-        , feed_("shardgate connect", "connect")
+        , loop_({.command = "shardgate connect",
+                 .mode = "connect",
+                 .log = plan.log,
+                 .live_status = plan.events == event_mode::summary,
+                 .stderr_is_tty = environment.stderr_is_tty,
+                 .columns = environment.columns,
+                 .duration = plan.duration,
+                 .metrics = plan.metrics,
+                 .started_at = start},
+                err)
         , cluster_(std::move(plan.cluster)) {
-        log_.add_secret(token_);
+        loop_.log().add_secret(token_);
         cluster_.on_dispatch([this](const io::dispatch& d) { sink_.on_dispatch(d); });
         cluster_.on_lifecycle([this](const gw::lifecycle_event& e) {
             sink_.on_lifecycle(e);
-            report_lifecycle(log_, status_server_ ? &*status_server_ : nullptr, e);
+            loop_.report(e);
         });
         cluster_.handle_signals(true);
-        if (plan.metrics) {
-            io::status_server_options so;
-            so.listen = *plan.metrics;
-            so.metrics = [this] { return cluster_.metrics(); };
-            so.status = [this] { return feed_.snapshot(cluster_.status()); };
-            status_server_.emplace(std::move(so));
-        }
     }
 
-    /// Runs the cluster with the status timer beside it; returns what `cluster::run` said.
+    /// Runs the cluster in the loop; returns what `cluster::run` said.
     io::cluster_exit run(std::error_code& ec, std::string& detail) {
-        if (status_server_) {
-            status_server_->start();
-            log_.info("status page and metrics at " + status_server_->url(),
-                      {{"metrics", status_server_->url() + "metrics"}});
-        }
-        std::mutex tick_mutex;
-        std::condition_variable_any tick_cv;
-        std::jthread ticker([&](const std::stop_token& stop) {
-            std::unique_lock lock(tick_mutex);
-            while (!tick_cv.wait_for(lock, stop, tick_interval, [] { return false; }) &&
-                   !stop.stop_requested()) {
-                this->tick();
-            }
-        });
-        const auto exit = cluster_.run(ec, detail);
-        ticker.request_stop();
-        ticker.join();
-        if (status_server_) {
-            status_server_->stop();
-        }
-        return exit;
+        const run_hooks hooks{
+            .before_tick = [this] { sink_.flush(); },
+            .after_tick = [this] { stop_on_failed_output(); },
+        };
+        return loop_.run(cluster_, hooks, ec, detail);
     }
 
     /// After `run`: the final output; returns the exit status.
     int finish(io::cluster_exit exit) {
-        const auto messages = sink_.flush();
-        if (auto shards = cluster_.status(); !shards.empty()) {
-            last_snapshot_ = std::move(shards);
-        }
-        const auto totals = sink_.final_totals(last_snapshot_);
+        sink_.flush();
+        loop_.keep_final_snapshot(cluster_);
+        const auto totals = sink_.final_totals(loop_.last_snapshot());
         if (mode_ == event_mode::count) {
             sink_.write_count_summary(totals.shards);
         }
         const std::string_view reason = exit == io::cluster_exit::all_fatal ? "every shard stopped"
-                                        : duration_reached_                 ? "duration reached"
-                                                                            : "stopped";
-        if (mode_ == event_mode::summary && exit != io::cluster_exit::startup_failed &&
-            log_.format() == observe::log_format::json) {
-            // JSON logs: the final line is a record too, so that every stderr line parses.
-            write_messages(*err_, messages);
-            log_.info(std::string(reason), {{"elapsed_ms", elapsed().count()},
-                                            {"shards", totals.shards},
-                                            {"dispatches", totals.dispatches},
-                                            {"identifies", totals.identifies},
-                                            {"resumes", totals.resumes},
-                                            {"fatal", totals.fatal}});
-            write_messages(*err_, sink_.flush());
-        } else if (mode_ == event_mode::summary && exit != io::cluster_exit::startup_failed) {
-            *err_ << status_.finish(elapsed(), last_snapshot_, totals, reason, messages);
+                                        : loop_.stopped_by() == stop_cause::duration
+                                            ? "duration reached"
+                                            : "stopped";
+        if (exit == io::cluster_exit::startup_failed) {
+            loop_.write_pending_messages();
         } else {
-            write_messages(*err_, messages);
+            loop_.write_final(reason, totals,
+                              {{"elapsed_ms", loop_.elapsed().count()},
+                               {"shards", totals.shards},
+                               {"dispatches", totals.dispatches},
+                               {"identifies", totals.identifies},
+                               {"resumes", totals.resumes},
+                               {"fatal", totals.fatal}});
         }
         if (exit == io::cluster_exit::all_fatal) {
             *err_ << "shardgate connect: every shard stopped on a fatal close code (see above; "
@@ -578,32 +566,8 @@ public:
     }
 
 private:
-    [[nodiscard]] milliseconds elapsed() const {
-        return std::chrono::duration_cast<milliseconds>(clock_type::now() - start_);
-    }
-
-    /// Every 250 ms on the timer thread: flush the output, draw the status, end a --duration run.
-    void tick() {
-        const auto messages = sink_.flush();
-        const auto now = elapsed();
-        auto shards = cluster_.status();
-        if (mode_ == event_mode::summary && log_.format() == observe::log_format::text) {
-            *err_ << status_.update(now, shards, messages);
-            err_->flush();
-        } else { // JSON logs: only records on stderr, no status drawing
-            write_messages(*err_, messages);
-        }
-        if (!shards.empty()) {
-            last_snapshot_ = std::move(shards);
-        }
-        if (stop_signal_guard::received() && !early_stop_) {
-            early_stop_ = true;
-            cluster_.stop();
-        }
-        if (duration_ && now >= *duration_ && !duration_reached_) {
-            duration_reached_ = true;
-            cluster_.stop();
-        }
+    /// On the timer thread: a full disk or a closed pipe ends the run (events would be lost).
+    void stop_on_failed_output() {
         if (!output_failed_ && mode_ != event_mode::summary && sink_.output_failed()) {
             output_failed_ = true;
             *err_ << "shardgate connect: cannot write to stdout; stopping\n";
@@ -611,22 +575,13 @@ private:
         }
     }
 
-    // The timer thread writes these while `run` blocks; `finish` reads them after joining it.
     event_mode mode_;
-    std::optional<milliseconds> duration_;
     gw::secret token_;
-    clock_type::time_point start_;
     std::ostream* err_;
-    event_sink sink_; // outlives the cluster and its callbacks
-    live_status status_;
-    std::vector<io::shard_status> last_snapshot_; // the latest non-empty one
-    bool duration_reached_ = false;
-    bool output_failed_ = false;
-    bool early_stop_ = false;
-    observe::logger log_;
-    status_feed feed_;
+    event_sink sink_;            // outlives the cluster and its callbacks
+    run_loop loop_;              // likewise; its status server is stopped before the cluster goes
+    bool output_failed_ = false; // the timer thread's; read by `finish` after it is joined
     io::cluster cluster_;
-    std::optional<io::status_server> status_server_; // stopped before the cluster goes
 };
 
 } // namespace
@@ -649,8 +604,8 @@ int run_connect(const connect_options& options, const connect_environment& envir
     const bool shards_given = options.shards != "auto";
 
     // SIGINT/SIGTERM before the cluster's own handler is installed would otherwise kill the process
-    // with 143 instead of the contract's clean stop and 0: the status timer acts on them.
-    const stop_signal_guard signals; // until the cluster's handler takes over
+    // with 143 instead of the contract's clean stop and 0: the session's run loop notes them from
+    // its construction on, and its timer acts on them.
     std::optional<connect_session> session;
     try {
         session.emplace(*plan, environment, out, err, start);

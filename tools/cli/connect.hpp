@@ -79,6 +79,14 @@ make_connect_plan(const connect_options& options, const char* token_env, std::st
 [[nodiscard]] std::optional<std::string> refuse_token_arguments(std::span<const char* const> args,
                                                                 const char* token_env);
 
+/// Checks one key of `shardgate connect --config FILE`: a `token` key (any key naming a token)
+/// or a value shaped like a bot token or holding `DISCORD_TOKEN`'s value is refused, since the
+/// token comes only from the environment.
+/// @return The message to print (it never repeats the value), or nullopt when all is well.
+[[nodiscard]] std::optional<std::string> refuse_token_config(std::string_view key,
+                                                             std::span<const std::string> values,
+                                                             const char* token_env);
+
 /// What `run_connect` takes from the process environment.
 struct connect_environment {
     const char* token = nullptr; ///< `DISCORD_TOKEN`

@@ -3,26 +3,23 @@
 #include "latency_samples.hpp"
 #include "live_status.hpp"
 #include "log_settings.hpp"
+#include "run_loop.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
 #include "shardgate/gateway/sequence_check.hpp"
 #include "shardgate/gateway/timestamp.hpp"
 #include "shardgate/io/cluster.hpp"
 #include "shardgate/io/emulator_server.hpp"
-#include "shardgate/io/status_server.hpp"
 #include "shardgate/observe/log.hpp"
 #include "shardgate/observe/prometheus.hpp"
-#include "status_feed.hpp"
-#include "stop_signal.hpp"
+#include "shardgate/observe/status_feed.hpp"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
 #include <cmath>
-#include <condition_variable>
 #include <mutex>
 #include <ostream>
-#include <stop_token>
 #include <thread>
 
 namespace shardgate::cli {
@@ -35,7 +32,6 @@ using steady = std::chrono::steady_clock;
 /// The emulator accepts this and only this; it never leaves the process.
 constexpr std::string_view demo_token = "shardgate-demo-token";
 constexpr std::uint32_t max_demo_shards = 2'500; // two descriptors per shard; the limit is 20,000
-constexpr auto tick_interval = milliseconds(250);
 
 /// The faults injected in turn, one every `--fault-every` seconds.
 struct fault_step {
@@ -154,6 +150,12 @@ std::string ms_text(std::optional<std::chrono::microseconds> v) {
     return ms < 1000 ? fixed1(ms) + " ms" : fixed1(ms / 1000.0) + " s";
 }
 
+/// The cluster's options, pointed at the in-process emulator.
+io::cluster_options against(io::cluster_options options, const io::emulator_server& server) {
+    options.gateway_url = server.ws_url();
+    return options;
+}
+
 /// One run: the emulator, the cluster, the checks, the faults and the status.
 class demo_session {
 public:
@@ -162,52 +164,40 @@ public:
         : options_(options)
         , plan_(plan)
         , err_(&err)
-        , log_([this](std::string_view line) { lines_.push(line); }, plan.log.level,
-               plan.log.format)
-        , status_({.tty = environment.stderr_is_tty,
-                   .columns = environment.columns,
-                   .command = "shardgate demo"})
+        , loop_({.command = "shardgate demo",
+                 .mode = "demo",
+                 .log = plan.log,
+                 .stderr_is_tty = environment.stderr_is_tty,
+                 .columns = environment.columns,
+                 .duration = plan.duration,
+                 .metrics = options.metrics,
+                 .metrics_text = [this] { return metrics_text(); },
+                 .status_extras = [this] { return extras(); }},
+                err)
         , check_(options.shards)
-        , feed_("shardgate demo", "demo")
-        , server_(plan.emulator) {
-        log_.add_secret(std::string(demo_token));
-        plan.cluster.gateway_url = server_.ws_url();
-        cluster_.emplace(plan.cluster);
-        cluster_->on_dispatch([this](const io::dispatch& d) { on_dispatch(d); });
-        cluster_->on_lifecycle([this](const gw::lifecycle_event& e) { on_lifecycle(e); });
-        if (options.metrics) {
-            io::status_server_options so;
-            so.listen = *options.metrics;
-            so.metrics = [this] { return metrics_text(); };
-            so.status = [this] { return feed_.snapshot(cluster_->status(), extras()); };
-            status_server_.emplace(std::move(so));
-        }
+        , server_(plan.emulator)
+        , cluster_(against(plan.cluster, server_)) {
+        loop_.log().add_secret(std::string(demo_token));
+        cluster_.on_dispatch([this](const io::dispatch& d) { on_dispatch(d); });
+        cluster_.on_lifecycle([this](const gw::lifecycle_event& e) { on_lifecycle(e); });
     }
 
     /// Runs until the duration, a signal, or every shard stopped; returns the exit status.
     int run(std::ostream& out) {
         std::thread emulator([this] { server_.run(); });
-        if (status_server_) {
-            status_server_->start();
-            log_.info("status page and metrics at " + status_server_->url(),
-                      {{"metrics", status_server_->url() + "metrics"}});
-        }
-        log_.info("demo started", {{"shards", options_.shards},
-                                   {"emulator", server_.http_url()},
-                                   {"traffic_per_shard_per_s", options_.traffic},
-                                   {"fault_every_s", options_.fault_every}});
-        start_ = steady::now();
         std::error_code ec;
         std::string detail;
-        io::cluster_exit exit = io::cluster_exit::startup_failed;
-        {
-            std::jthread ticker([this](const std::stop_token& stop) { tick_loop(stop); });
-            exit = cluster_->run(ec, detail);
-        }
-        const auto elapsed = steady::now() - start_;
-        if (status_server_) {
-            status_server_->stop();
-        }
+        const run_hooks hooks{
+            .on_start =
+                [this] {
+                    loop_.log().info("demo started", {{"shards", options_.shards},
+                                                      {"emulator", server_.http_url()},
+                                                      {"traffic_per_shard_per_s", options_.traffic},
+                                                      {"fault_every_s", options_.fault_every}});
+                },
+            .on_tick = [this](std::span<const io::shard_status> shards) { on_tick(shards); },
+        };
+        const auto exit = loop_.run(cluster_, hooks, ec, detail);
         server_.stop();
         emulator.join();
 
@@ -216,16 +206,10 @@ public:
                   << (detail.empty() ? ec.message() : detail) << '\n';
             return 1;
         }
-        const auto elapsed_ms = std::chrono::duration_cast<milliseconds>(elapsed);
-        if (plan_.log.format == observe::log_format::json) {
-            log_.info(std::string(stop_reason_), {{"elapsed_ms", elapsed_ms.count()}});
-            write_messages(*err_, lines_.take());
-        } else {
-            *err_ << status_.finish(elapsed_ms, last_snapshot_, total(last_snapshot_), stop_reason_,
-                                    lines_.take());
-        }
-        err_->flush();
-        write_summary(out, std::chrono::duration<double>(elapsed).count());
+        loop_.write_final(loop_.stopped_by() == stop_cause::duration ? "duration reached"
+                                                                     : "stopped",
+                          total(loop_.last_snapshot()), {{"elapsed_ms", loop_.elapsed().count()}});
+        write_summary(out, static_cast<double>(loop_.elapsed().count()) / 1000.0);
         if (check_.lost() > 0 || check_.duplicated() > 0) {
             *err_ << "shardgate demo: " << check_.lost() << " events lost and "
                   << check_.duplicated()
@@ -278,51 +262,24 @@ private:
                 resuming_[e.shard] = 0;
             }
         }
-        report_lifecycle(log_, status_server_ ? &*status_server_ : nullptr, e);
+        loop_.report(e);
     }
 
-    void tick_loop(const std::stop_token& stop) {
-        std::mutex m;
-        std::condition_variable_any cv;
-        auto next_fault = steady::now() + plan_.fault_every;
-        std::unique_lock lock(m);
-        while (!cv.wait_for(lock, stop, tick_interval, [] { return false; }) &&
-               !stop.stop_requested()) {
-            const auto now = steady::now();
-            auto shards = cluster_->status();
-            const bool all_active =
-                !shards.empty() && std::all_of(shards.begin(), shards.end(), [](const auto& s) {
-                    return s.state == gw::shard_state::active;
-                });
-            if (all_active && !started_all_) {
-                started_all_ = true;
-                next_fault = now + plan_.fault_every;
-            }
-            if (started_all_ && plan_.fault_every.count() > 0 && now >= next_fault && !stopping_) {
-                inject_next_fault();
-                next_fault = now + plan_.fault_every;
-            }
-            const auto elapsed = std::chrono::duration_cast<milliseconds>(now - start_);
-            if (plan_.log.format == observe::log_format::json) {
-                write_messages(
-                    *err_, lines_.take()); // JSON logs: only records on stderr, no status drawing
-            } else {
-                *err_ << status_.update(elapsed, shards, lines_.take());
-            }
-            err_->flush();
-            if (!shards.empty()) {
-                last_snapshot_ = std::move(shards);
-            }
-            if (!stopping_ && stop_signal_guard::received()) {
-                stopping_ = true;
-                stop_reason_ = "stopped";
-                cluster_->stop();
-            }
-            if (!stopping_ && plan_.duration && elapsed >= *plan_.duration) {
-                stopping_ = true;
-                stop_reason_ = "duration reached";
-                cluster_->stop();
-            }
+    /// On the loop's timer thread: a fault every `--fault-every` once every shard was active.
+    void on_tick(std::span<const io::shard_status> shards) {
+        const auto now = steady::now();
+        const bool all_active =
+            !shards.empty() && std::all_of(shards.begin(), shards.end(), [](const auto& s) {
+                return s.state == gw::shard_state::active;
+            });
+        if (all_active && !started_all_) {
+            started_all_ = true;
+            next_fault_ = now + plan_.fault_every;
+        }
+        if (started_all_ && plan_.fault_every.count() > 0 && now >= next_fault_ &&
+            loop_.stopped_by() == stop_cause::none) {
+            inject_next_fault();
+            next_fault_ = now + plan_.fault_every;
         }
     }
 
@@ -343,22 +300,19 @@ private:
             }
             const std::string text =
                 "injected " + std::string(step.description) + " on shard " + std::to_string(shard);
-            log_.info(text, {{"shard", shard}, {"fault", step.name}});
-            if (status_server_) {
-                status_server_->publish(
-                    "lifecycle",
-                    fault_entry_json(shard, step.name, text, std::chrono::system_clock::now()));
-            }
+            loop_.log().info(text, {{"shard", shard}, {"fault", step.name}});
+            loop_.publish_entry(observe::fault_entry_json(shard, step.name, text,
+                                                          std::chrono::system_clock::now()));
             return;
         }
     }
 
-    [[nodiscard]] feed_extras extras() const {
+    [[nodiscard]] observe::status_extras extras() const {
         return {.faults = faults_.load(), .lost = check_.lost(), .duplicated = check_.duplicated()};
     }
 
     [[nodiscard]] std::string metrics_text() const {
-        std::string out = cluster_->metrics();
+        std::string out = cluster_.metrics();
         out += server_.metrics();
         observe::prometheus_writer w(out);
         w.family("shardgate_demo_faults_total", "counter", "Faults the demo injected, by kind.");
@@ -445,18 +399,13 @@ private:
     const demo_options& options_;
     const demo_plan& plan_;
     std::ostream* err_;
-    message_queue lines_; ///< The log, printed above the live status.
-    observe::logger log_;
-    live_status status_;
+    run_loop loop_; // its status server is stopped before the emulator and the cluster go
     gw::sequence_check check_;
     latency_samples latency_;
     observe::histogram latency_histogram_{observe::latency_buckets_seconds};
-    status_feed feed_;
     io::emulator_server server_;
-    std::optional<io::cluster> cluster_;
-    std::optional<io::status_server> status_server_;
+    io::cluster cluster_;
 
-    steady::time_point start_ = steady::now();
     std::atomic<std::uint64_t> identifies_{0};
     std::atomic<std::uint64_t> resumes_{0};
     std::atomic<std::uint64_t> faults_{0};
@@ -464,10 +413,8 @@ private:
     std::vector<char> resuming_ = std::vector<char>(options_.shards, 0); // per shard, its thread's
     mutable std::mutex faults_mutex_;
     std::array<std::uint64_t, fault_cycle.size()> faults_by_kind_{}; ///< By `fault_cycle` index.
-    // The ticker thread's; read by run() after joining it.
-    std::vector<io::shard_status> last_snapshot_;
-    std::string_view stop_reason_ = "stopped";
-    bool stopping_ = false;
+    // The loop's timer thread's.
+    steady::time_point next_fault_ = steady::now();
     bool started_all_ = false;
     std::size_t fault_index_ = 0;
     std::uint32_t next_shard_ = 0;
@@ -483,7 +430,6 @@ int run_demo(const demo_options& options, const demo_environment& environment, s
         err << "shardgate demo: " << error << '\n';
         return 2;
     }
-    const stop_signal_guard signals;
     std::optional<demo_session> session;
     try {
         session.emplace(*plan, options, environment, err);

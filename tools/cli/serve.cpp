@@ -1,14 +1,11 @@
 #include "serve.hpp"
 
+#include "emulator_log.hpp"
 #include "log_settings.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/io/status_server.hpp"
-#include "status_feed.hpp"
+#include "shardgate/observe/status_feed.hpp"
 
-#include <algorithm>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
-#include <charconv>
 #include <cmath>
 #include <ostream>
 #include <string_view>
@@ -52,37 +49,20 @@ bool parse_privileged(std::string_view text, std::uint64_t& bits, std::string& e
 
 /// The emulator's view of each shard, for the status page: a shard with an open connection is
 /// "active", one without (its session may wait to be resumed) "away".
-std::vector<feed_shard> emulator_shards(const std::string& stats_json,
-                                        const std::map<std::uint32_t, std::size_t>& open) {
-    std::vector<feed_shard> shards;
-    boost::system::error_code ec;
-    const auto v = boost::json::parse(stats_json, ec);
-    if (ec || !v.is_object()) {
-        return shards;
-    }
-    const auto* by_shard = v.as_object().if_contains("shards");
-    if (by_shard == nullptr || !by_shard->is_object()) {
-        return shards;
-    }
-    const auto number = [](const boost::json::object& o, std::string_view key) -> std::uint64_t {
-        const auto* n = o.if_contains(key);
-        return n != nullptr && n->is_number() ? n->to_number<std::uint64_t>() : 0;
-    };
-    for (const auto& [id, value] : by_shard->as_object()) {
-        if (!value.is_object()) {
-            continue;
-        }
-        const auto& o = value.as_object();
-        feed_shard f;
-        std::from_chars(id.data(), id.data() + id.size(), f.id);
-        f.state = open.contains(f.id) ? "active" : "away";
-        f.dispatches = number(o, "last_seq");
-        f.identifies = number(o, "identifies");
-        f.resumes = number(o, "resumes");
+std::vector<observe::status_shard>
+emulator_shards(const emulator::world_stats& stats,
+                const std::map<std::uint32_t, std::size_t>& open) {
+    std::vector<observe::status_shard> shards;
+    shards.reserve(stats.shards.size());
+    for (const auto& [id, counters] : stats.shards) { // ascending by id
+        observe::status_shard f;
+        f.id = id;
+        f.state = open.contains(id) ? "active" : "away";
+        f.dispatches = counters.last_seq;
+        f.identifies = counters.identifies;
+        f.resumes = counters.resumes;
         shards.push_back(f);
     }
-    std::sort(shards.begin(), shards.end(),
-              [](const feed_shard& a, const feed_shard& b) { return a.id < b.id; });
     return shards;
 }
 
@@ -192,7 +172,7 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         log.add_secret(t);
     }
     std::optional<io::status_server> status; // stopped before the server and feed go
-    status_feed feed("shardgate serve", "serve");
+    observe::status_feed feed("shardgate serve", "serve");
     // The emulator's own account of each connection, to the log and the page's feed.
     server_options->on_log = [&log, &status](std::string_view entry) {
         const auto view = describe_emulator_log(entry, std::chrono::system_clock::now());
@@ -224,10 +204,10 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         so.listen = *options.metrics;
         so.metrics = [&server] { return server->metrics(); };
         so.status = [&server, &feed] {
-            const auto stats = server->stats_json();
+            const auto stats = server->stats();
             return feed.snapshot(stats
                                      ? emulator_shards(*stats, server->open_connections_by_shard())
-                                     : std::vector<feed_shard>{});
+                                     : std::vector<observe::status_shard>{});
         };
         try {
             status.emplace(std::move(so));

@@ -8,6 +8,12 @@
 /// The server adapter (shardgate::io) and the pair tests (tests/pair) both drive it the same way:
 /// after every input drain `poll_action()`, then arm a timer for `next_deadline()`.
 ///
+/// Each text frame is read by the world's `client_command_reader` (client_command.hpp), which
+/// answers with a typed command or the 4001/4002 the frame earned; the connection then applies
+/// its own rules (below: 4003, 4005 and the Identify checks come before the shape of `d`), acts on
+/// the command and records what happened in the world's log (log_entry.hpp) and counters
+/// (stats.hpp).
+///
 /// @par The rules enforced (close code, when)
 /// - 4002: a client frame over 4096 bytes, not one valid JSON object, nested deeper than 64, or
 ///   binary; also `encoding=etf` at the upgrade (only JSON is emulated; reason "etf is not
@@ -117,7 +123,7 @@ public:
     /// `connect` with the query. The heartbeat deadline starts now.
     /// @param w The application this connection belongs to; must outlive the connection.
     /// @param id A unique id, for the log.
-    connection(world& w, std::uint64_t id, connect_params params, time_point now);
+    connection(world& w, std::uint64_t id, const connect_params& params, time_point now);
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;

@@ -6,9 +6,12 @@
 
 #include "shardgate/emulator/catalog.hpp"
 #include "shardgate/emulator/config.hpp"
+#include "shardgate/emulator/log_entry.hpp"
+#include "shardgate/emulator/stats.hpp"
 #include "shardgate/gateway/time.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -30,8 +33,9 @@ namespace shardgate::emulator {
 /// the rest of the run (`token_accepted` is false, so `/gateway/bot` answers 401 and every
 /// Identify or Resume gets 4004). The budget itself refills after `session_start_reset_after`.
 ///
-/// The log keeps the last `max_log_entries` (100,000) entries; older ones are dropped and counted.
-/// Neither the log nor the statistics ever contain a token.
+/// The log keeps the last `max_log_entries` (100,000) entries, as typed values (log_entry.hpp);
+/// older ones are dropped and counted. The statistics are typed too (stats.hpp); the JSON of the
+/// control API is rendered from both. Neither the log nor the statistics ever contain a token.
 ///
 /// @par Thread Safety
 /// Distinct objects: Safe. Shared objects: Unsafe.
@@ -56,9 +60,10 @@ public:
     /// `poll_action()` and re-arms its timer. Called synchronously, from inside the input that
     /// caused it; the handler must not destroy connections.
     void set_wake_handler(std::function<void(std::uint64_t connection_id)> handler);
-    /// Called with each entry as it is added to the log (the JSON object `log_json` lists), from
-    /// inside the input that caused it. For live displays; must not call back into the world.
-    void set_log_observer(std::function<void(std::string_view entry)> observer);
+    /// Called with each entry as it is added to the log (`to_json(entry)` is the object `log_json`
+    /// lists), from inside the input that caused it. For live displays; must not call back into
+    /// the world. The reference is valid during the call only.
+    void set_log_observer(std::function<void(const log_entry& entry)> observer);
 
     // Discovery (HTTP)
     // -----------------------------------------------------------------------------
@@ -72,9 +77,11 @@ public:
 
     // Observation (control API)
     // ----------------------------------------------------------------------
-    /// `GET /_emulator/stats`: per shard identifies, resumes, heartbeats, last sequence, close
-    /// codes sent, violations; plus totals.
-    ///
+    /// A snapshot of the counters per shard, of unidentified connections and in total, with the
+    /// session and budget figures (stats.hpp). What the control API, the metrics and the status
+    /// page show.
+    [[nodiscard]] world_stats stats() const;
+    /// `GET /_emulator/stats`: `to_json(stats())`, e.g.
     /// `{"shards":{"0":{"identifies":N,"resumes":N,"heartbeats":N,"last_seq":N,
     /// "close_codes_sent":{"4000":N},"violations":{"4001":N},"connections":N,"replayed":N}},
     /// "totals":{...same keys...},"unidentified":{...same keys...},"sessions":N,
@@ -83,17 +90,19 @@ public:
     /// then); `replayed` counts dispatches replayed on Resume; totals sum the shards and
     /// "unidentified" (`last_seq`: the highest).
     [[nodiscard]] std::string stats_json() const;
-    /// `GET /_emulator/log`: every client action with a timestamp in ms since the emulator started
-    /// (connect with its query, identify, resume, heartbeat, commands, client close codes) and
-    /// every server reaction (close codes sent, op 7/9, replays).
-    ///
-    /// A JSON array, oldest first, of `{"t_ms":N,"connection":N,"shard":N|null,"event":E,...}` with
+    /// The log, oldest first: every client action with a timestamp in ms since the emulator
+    /// started (connect with its query, identify, resume, heartbeat, commands, client close codes)
+    /// and every server reaction (close codes sent, op 7/9, replays, injected faults), as typed
+    /// entries (log_entry.hpp). Bounded to the last `max_log_entries`. Valid until the next input.
+    [[nodiscard]] const std::deque<log_entry>& log() const noexcept;
+    /// `GET /_emulator/log`: `log()` as a JSON array of `to_json(entry)`, oldest first:
+    /// `{"t_ms":N,"connection":N,"shard":N|null,"event":E,...}` with
     /// E one of connect (`query`), hello (`heartbeat_interval`), identify (`shard`, `num_shards`,
     /// `intents`), resume (`session_id`, `seq`), replay (`count`), heartbeat (`seq`), command
     /// (`op`), client_close (`code`), transport_lost, close_sent (`code`, `reason`),
     /// reconnect_sent, invalid_session_sent (`resumable`), ready (`session_id`, `guilds`), resumed,
     /// violation (`code`, `reason`), fault (`fault`), dispatch (`t`, `seq`; injected ones only),
-    /// session_expired, token_reset. Bounded to the last 100,000 entries.
+    /// session_expired, token_reset.
     [[nodiscard]] std::string log_json() const;
 
     /// Sequences a dispatch into every detached session of `shard` (sessions whose connection

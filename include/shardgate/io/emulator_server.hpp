@@ -7,6 +7,13 @@
 /// Boost.Asio and Boost.Beast stay inside `src/io/emulator_server.cpp` (pimpl): including this
 /// header costs nothing. `shardgate serve`, `shardgate demo` and the integration tests run it.
 ///
+/// @par Theory of operation
+/// The server only moves bytes: it accepts connections, reads and writes HTTP, upgrades to
+/// WebSocket and runs the timers. The emulator core decides everything else: each HTTP request is
+/// answered by `emulator::handle_http_request` (control_api.hpp), which also says which faults,
+/// dispatches and floods go to which open connections; each WebSocket is an
+/// `emulator::connection` of one `emulator::world`.
+///
 /// Endpoints (DESIGN.md, "shardgate serve"):
 /// - `GET /api/v10/gateway`, `GET /api/v10/gateway/bot` (401 without a valid `Authorization: Bot`
 ///   token); `/api/v9/` is accepted too.
@@ -19,6 +26,9 @@
 /// @see https://discord.com/developers/docs/events/gateway
 
 #include "shardgate/emulator/config.hpp"
+#include "shardgate/emulator/control_api.hpp"
+#include "shardgate/emulator/log_entry.hpp"
+#include "shardgate/emulator/stats.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -52,22 +62,16 @@ struct emulator_server_options {
     /// Each entry of the emulator's log (`GET /_emulator/log`'s objects) as it is written, on the
     /// server's thread: for live displays. Must be quick and must not call the server.
     std::function<void(std::string_view entry_json)> on_log;
+    /// The same entries as values (log_entry.hpp), for displays that read fields rather than
+    /// parse JSON; called before `on_log`. Same rules.
+    std::function<void(const emulator::log_entry& entry)> on_log_entry;
 };
 
-/// A fault the control API injects into a shard's connections (DESIGN.md, "shardgate serve").
-enum class emulator_fault {
-    close,         ///< Close with `code` (default 4000).
-    reconnect,     ///< op 7, then close 3 s later if the client does not.
-    invalidate,    ///< op 9 with `resumable`.
-    zombie,        ///< Stop acknowledging heartbeats.
-    silent_zombie, ///< Stop sending anything (a dead network path); `zombie` with
-                   ///< `{"silent":true}`.
-    drop,          ///< Cut the TCP connection without a close frame.
-    heartbeat,     ///< op 1: ask for a heartbeat now.
-};
-
+/// A fault the control API injects into a shard's connections (DESIGN.md, "shardgate serve"):
+/// close, reconnect, invalidate, zombie, silent_zombie, drop, heartbeat. `to_string` gives
 /// "close", "reconnect", ... as in the control API's paths.
-[[nodiscard]] std::string_view to_string(emulator_fault fault) noexcept;
+using emulator_fault = emulator::fault_kind;
+using emulator::to_string;
 
 /// The gateway emulator's network server: one `io_context` on the thread that calls `run()`.
 ///
@@ -118,6 +122,9 @@ public:
                        bool resumable = true);
     /// `GET /_emulator/stats`, from any thread (nullopt when the server is not running).
     [[nodiscard]] std::optional<std::string> stats_json() const;
+    /// The same figures as values (stats.hpp): what `stats_json` renders. From any thread; waits
+    /// for the server's thread (at most 2 s); nullopt when the server is not running.
+    [[nodiscard]] std::optional<emulator::world_stats> stats() const;
     /// Open connections per shard they identified or resumed as, from any thread (empty when not
     /// running).
     [[nodiscard]] std::map<std::uint32_t, std::size_t> open_connections_by_shard() const;

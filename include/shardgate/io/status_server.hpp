@@ -15,6 +15,12 @@
 ///   event `publish`ed from then on. `lifecycle` events carry an `id:` (`<run>-<n>`): a browser
 ///   that reconnects with `Last-Event-ID` gets only the kept ones it missed. A client that stops
 ///   reading is dropped past `max_backlog`.
+///
+/// The page's data comes from `observe::status_feed`; a cluster feeds it through `status_shards`
+/// and `publish(const gateway::lifecycle_event&)` (example in `shardgate/observe/status_feed.hpp`).
+
+#include "shardgate/gateway/shard_event.hpp"
+#include "shardgate/observe/status_feed.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -23,8 +29,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shardgate::io {
+
+struct shard_status; // shardgate/io/cluster.hpp
+
+/// The page's view of `cluster::status()`: state names, and heartbeat round trips in
+/// milliseconds (to the microsecond when known).
+[[nodiscard]] std::vector<observe::status_shard>
+status_shards(const std::vector<shard_status>& shards);
 
 struct status_server_options {
     /// `HOST:PORT`; port 0 picks a free one.
@@ -64,6 +78,10 @@ public:
     /// Sends `event: <event>\ndata: <data>\n\n` to every `/events` client; `lifecycle` events are
     /// also kept for clients that connect later. `data` should be one line of JSON.
     void publish(std::string_view event, std::string data);
+    /// Publishes a shard's lifecycle event to the page's feed as `observe::lifecycle_entry_json`
+    /// (stamped now), unless the feed leaves its kind out (`observe::shown_in_feed`). Cheap
+    /// enough to call from `cluster::on_lifecycle`.
+    void publish(const gateway::lifecycle_event& event);
 
 private:
     class impl;

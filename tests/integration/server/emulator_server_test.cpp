@@ -21,11 +21,13 @@
 #include <future>
 #include <gtest/gtest.h>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -236,6 +238,15 @@ protected:
         shardgate::io::emulator_server_options o;
         o.config = test_config();
         o.wall_clock = false;
+        // Both forms of the live log, to compare them (called on the server's thread).
+        o.on_log_entry = [this](const shardgate::emulator::log_entry& e) {
+            const std::lock_guard lock(log_mutex_);
+            logged_typed_.push_back(shardgate::emulator::to_json(e));
+        };
+        o.on_log = [this](std::string_view json) {
+            const std::lock_guard lock(log_mutex_);
+            logged_json_.emplace_back(json);
+        };
         server_.emplace(std::move(o));
         port_ = server_->port();
         std::promise<void> done;
@@ -265,6 +276,9 @@ protected:
         return c.guilds_for_shard(0, 1).size();
     }
 
+    std::mutex log_mutex_;
+    std::vector<std::string> logged_typed_;
+    std::vector<std::string> logged_json_;
     std::optional<shardgate::io::emulator_server> server_;
     std::uint16_t port_ = 0;
     std::thread thread_;
@@ -565,6 +579,31 @@ TEST_F(emulator_server_test, stats_and_log_reflect_the_session) {
     EXPECT_EQ(log.body.find(good_token), std::string::npos) << "the log must never hold a token";
 }
 
+TEST_F(emulator_server_test, typed_stats_and_log_entries_are_what_the_json_says) {
+    {
+        ws_client c(port_);
+        c.identify(routed_guilds());
+        ASSERT_EQ(post(port_, "/_emulator/shards/0/close", R"({"code":4000})").status, 200);
+        ASSERT_EQ(c.next().ec, websocket::error::closed);
+    }
+    const auto typed = server_->stats();
+    ASSERT_TRUE(typed.has_value());
+    EXPECT_EQ(shardgate::emulator::to_json(*typed), server_->stats_json().value_or(""));
+    EXPECT_EQ(typed->shards.at(0).identifies, 1U);
+    EXPECT_EQ(typed->shards.at(0).close_codes_sent.at(4000), 1U);
+    EXPECT_NE(server_->metrics().find("shardgate_emulator_identifies_total 1\n"),
+              std::string::npos);
+    const auto log = get(port_, "/_emulator/log");
+    const std::lock_guard lock(log_mutex_);
+    ASSERT_FALSE(logged_typed_.empty());
+    EXPECT_EQ(logged_typed_, logged_json_);
+    std::string all = "[";
+    for (std::size_t i = 0; i < logged_json_.size(); ++i) {
+        all += (i == 0 ? "" : ",") + logged_json_[i];
+    }
+    EXPECT_EQ(log.body, all + "]");
+}
+
 TEST_F(emulator_server_test, stop_closes_open_websockets_with_1001) {
     ws_client c(port_);
     c.identify(routed_guilds());
@@ -585,6 +624,12 @@ TEST_F(emulator_server_test, many_connections_on_one_thread) {
     }
     const auto stats = get(port_, "/_emulator/stats");
     EXPECT_EQ(stats.status, 200);
+}
+
+TEST(emulator_server, typed_stats_are_nullopt_when_not_running) {
+    const shardgate::io::emulator_server idle({});
+    EXPECT_FALSE(idle.stats().has_value());
+    EXPECT_FALSE(idle.stats_json().has_value());
 }
 
 TEST(emulator_server, bad_listen_addresses_throw_a_clear_system_error) {

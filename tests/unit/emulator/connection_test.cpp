@@ -258,6 +258,44 @@ TEST(EmulatorConnection, ResumeAfterIdentifyCloses4005) {
     EXPECT_EQ(t.c->close_code(), 4005);
 }
 
+// The connection's own rules come before the shape of `d` (client_command.hpp reads `d`; the
+// connection decides whether the command was allowed at all).
+TEST(EmulatorConnection, MalformedCommandBeforeIdentifyCloses4003Not4001) {
+    emulator_harness h;
+    auto& c = h.connect();
+    h.text(c, R"({"op":3,"d":{"status":"busy"}})");
+    EXPECT_EQ(c.close_code(), 4003);
+    EXPECT_EQ(h.world.log_json().find(R"("event":"command")"), std::string::npos)
+        << "commands are logged only once the client identified";
+}
+
+TEST(EmulatorConnection, MalformedSecondIdentifyOrResumeCloses4005Not4001) {
+    for (const char* bad : {R"({"op":2,"d":null})", R"({"op":6,"d":{"seq":"x"}})"}) {
+        identified t;
+        t.h.text(*t.c, bad);
+        EXPECT_EQ(t.c->close_code(), 4005) << bad;
+    }
+}
+
+TEST(EmulatorConnection, MalformedCommandIsLoggedThenCloses4001) {
+    identified t;
+    t.h.text(*t.c, R"({"op":31,"d":{"guild_ids":[]}})");
+    EXPECT_EQ(t.c->close_code(), 4001);
+    const auto log = t.h.world.log_json();
+    const auto command = log.find(R"("event":"command","op":31)");
+    const auto violation = log.find(R"("event":"violation","code":4001)");
+    ASSERT_NE(command, std::string::npos) << log;
+    ASSERT_NE(violation, std::string::npos) << log;
+    EXPECT_LT(command, violation);
+}
+
+TEST(EmulatorConnection, ServerOnlyOpcodeCloses4001EvenBeforeIdentify) {
+    emulator_harness h;
+    auto& c = h.connect();
+    h.text(c, R"({"op":7,"d":null})");
+    EXPECT_EQ(c.close_code(), 4001);
+}
+
 // Resume (4007, op 9, replay)
 // -------------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-#include "status_feed.hpp"
+#include "shardgate/observe/status_feed.hpp"
 
 #include "shardgate/gateway/close_code.hpp"
 
@@ -10,9 +10,8 @@
 #include <thread>
 #include <vector>
 
-namespace cli = shardgate::cli;
+namespace observe = shardgate::observe;
 namespace gw = shardgate::gateway;
-namespace io = shardgate::io;
 namespace json = boost::json;
 using namespace std::chrono;
 
@@ -33,8 +32,9 @@ system_clock::time_point fixed_time() {
     return sys_days{year{2026} / November / 28} + 23h + 59min + 1s + 123ms;
 }
 
-std::vector<cli::feed_shard> two_shards(std::uint64_t dispatches0, std::uint64_t dispatches1) {
-    std::vector<cli::feed_shard> v(2);
+std::vector<observe::status_shard> two_shards(std::uint64_t dispatches0,
+                                              std::uint64_t dispatches1) {
+    std::vector<observe::status_shard> v(2);
     v[0].id = 0;
     v[0].state = "active";
     v[0].latency_ms = 41.26;
@@ -52,9 +52,9 @@ std::vector<cli::feed_shard> two_shards(std::uint64_t dispatches0, std::uint64_t
 // --- status_feed::snapshot -------------------------------------------------------------------
 
 TEST(status_feed, snapshot_has_the_pages_shape) {
-    cli::status_feed feed("shardgate demo", "demo");
+    observe::status_feed feed("shardgate demo", "demo");
     const auto shards = two_shards(10, 5);
-    const auto v = parse(feed.snapshot(std::span<const cli::feed_shard>(shards)));
+    const auto v = parse(feed.snapshot(std::span<const observe::status_shard>(shards)));
     const auto& o = v.as_object();
     EXPECT_EQ(o.at("title").as_string(), "shardgate demo");
     EXPECT_EQ(o.at("mode").as_string(), "demo");
@@ -93,11 +93,11 @@ TEST(status_feed, snapshot_has_the_pages_shape) {
 }
 
 TEST(status_feed, extras_appear_only_when_set) {
-    cli::status_feed feed("t", "demo");
+    observe::status_feed feed("t", "demo");
     const auto shards = two_shards(0, 0);
-    const std::span<const cli::feed_shard> view(shards);
+    const std::span<const observe::status_shard> view(shards);
     {
-        cli::feed_extras extras;
+        observe::status_extras extras;
         extras.faults = 3;
         const auto totals = parse(feed.snapshot(view, extras)).at("totals").as_object();
         EXPECT_EQ(totals.at("faults").to_number<int>(), 3);
@@ -105,7 +105,7 @@ TEST(status_feed, extras_appear_only_when_set) {
         EXPECT_FALSE(totals.contains("duplicated"));
     }
     {
-        cli::feed_extras extras;
+        observe::status_extras extras;
         extras.faults = 7;
         extras.lost = 0; // set to zero is still shown
         extras.duplicated = 2;
@@ -117,54 +117,28 @@ TEST(status_feed, extras_appear_only_when_set) {
 }
 
 TEST(status_feed, no_shards_and_strings_that_need_escaping) {
-    cli::status_feed feed("a \"quoted\" title\n", "serve");
-    const auto v = parse(feed.snapshot(std::span<const cli::feed_shard>{}));
+    observe::status_feed feed("a \"quoted\" title\n", "serve");
+    const auto v = parse(feed.snapshot(std::span<const observe::status_shard>{}));
     EXPECT_EQ(v.at("title").as_string(), "a \"quoted\" title\n");
     EXPECT_EQ(v.at("mode").as_string(), "serve");
     EXPECT_TRUE(v.at("shards").as_array().empty());
     EXPECT_EQ(v.at("totals").at("dispatches").to_number<int>(), 0);
 }
 
-TEST(status_feed, shard_status_overload_converts_state_and_latency) {
-    cli::status_feed feed("t", "connect");
-    std::vector<io::shard_status> shards(2);
-    shards[0].id = 4;
-    shards[0].state = gw::shard_state::active;
-    shards[0].latency = milliseconds{87};
-    shards[0].dispatches = 12;
-    shards[0].identifies = 1;
-    shards[0].resumes = 3;
-    shards[0].last_close_code = 4900;
-    shards[1].id = 5;
-    shards[1].state = gw::shard_state::fatally_closed;
-    const auto v = parse(feed.snapshot(std::span<const io::shard_status>(shards)));
-    const auto& list = v.at("shards").as_array();
-    ASSERT_EQ(list.size(), 2U);
-    EXPECT_EQ(list[0].at("id").to_number<int>(), 4);
-    EXPECT_EQ(list[0].at("state").as_string(), "active");
-    EXPECT_EQ(list[0].at("latency_ms").to_number<double>(), 87.0);
-    EXPECT_EQ(list[0].at("dispatches").to_number<int>(), 12);
-    EXPECT_EQ(list[0].at("resumes").to_number<int>(), 3);
-    EXPECT_EQ(list[0].at("last_close_code").to_number<int>(), 4900);
-    EXPECT_EQ(list[1].at("state").as_string(), "fatally_closed");
-    EXPECT_TRUE(list[1].at("latency_ms").is_null());
-    EXPECT_TRUE(list[1].at("last_close_code").is_null());
-}
-
 // The only test here that sleeps: the feed reads the steady clock itself.
 TEST(status_feed, events_per_second_need_a_second_between_snapshots) {
-    cli::status_feed feed("t", "demo");
+    observe::status_feed feed("t", "demo");
     const auto first = two_shards(10, 100);
     const auto soon = two_shards(20, 150);
     const auto later = two_shards(32, 100); // shard 1 went backwards (a restart): rate 0
-    (void)feed.snapshot(std::span<const cli::feed_shard>(first));
-    const auto v1 = parse(feed.snapshot(std::span<const cli::feed_shard>(soon)));
+    (void)feed.snapshot(std::span<const observe::status_shard>(first));
+    const auto v1 = parse(feed.snapshot(std::span<const observe::status_shard>(soon)));
     EXPECT_EQ(v1.at("shards").at(0).at("events_per_s").to_number<double>(), 0.0)
         << "under a second: no rate yet";
     EXPECT_EQ(v1.at("totals").at("events_per_s").to_number<double>(), 0.0);
 
     std::this_thread::sleep_for(1100ms);
-    const auto v2 = parse(feed.snapshot(std::span<const cli::feed_shard>(later)));
+    const auto v2 = parse(feed.snapshot(std::span<const observe::status_shard>(later)));
     // 22 events since the window began, over at least 1.1 s.
     const double r0 = v2.at("shards").at(0).at("events_per_s").to_number<double>();
     EXPECT_GT(r0, 0.0);
@@ -175,7 +149,8 @@ TEST(status_feed, events_per_second_need_a_second_between_snapshots) {
     EXPECT_GE(v2.at("uptime_s").to_number<double>(), 1.1);
 }
 
-// --- describe_lifecycle ----------------------------------------------------------------------
+// --- describe_lifecycle, shown_in_feed
+// ----------------------------------------------------------------------
 
 gw::lifecycle_event closed(std::uint16_t code, gw::close_reaction reaction) {
     gw::lifecycle_event e;
@@ -199,17 +174,17 @@ gw::lifecycle_event fatal(std::uint16_t code) {
 }
 
 TEST(describe_lifecycle, closed_names_the_code_and_what_happens_next) {
-    EXPECT_EQ(cli::describe_lifecycle(closed(4000, gw::close_reaction::resume)),
+    EXPECT_EQ(observe::describe_lifecycle(closed(4000, gw::close_reaction::resume)),
               "closed with 4000 (Unknown error): resuming");
-    EXPECT_EQ(cli::describe_lifecycle(closed(4009, gw::close_reaction::reidentify)),
+    EXPECT_EQ(observe::describe_lifecycle(closed(4009, gw::close_reaction::reidentify)),
               "closed with 4009 (Session timed out): identifying afresh");
-    EXPECT_EQ(cli::describe_lifecycle(closed(4004, gw::close_reaction::fatal)),
+    EXPECT_EQ(observe::describe_lifecycle(closed(4004, gw::close_reaction::fatal)),
               "closed with 4004 (Authentication failed): stopping");
 }
 
 TEST(describe_lifecycle, code_4900_is_shardgates_reconnect) {
     const auto text =
-        cli::describe_lifecycle(closed(gw::close_code_reconnect, gw::close_reaction::resume));
+        observe::describe_lifecycle(closed(gw::close_code_reconnect, gw::close_reaction::resume));
     EXPECT_TRUE(contains(text, "4900")) << text;
     EXPECT_TRUE(contains(text, "reconnect")) << text;
     EXPECT_TRUE(text.ends_with(": resuming")) << text;
@@ -217,7 +192,7 @@ TEST(describe_lifecycle, code_4900_is_shardgates_reconnect) {
 
 TEST(describe_lifecycle, fatal_gives_the_code_its_name_and_the_remedy) {
     const auto e = fatal(4014);
-    const auto text = cli::describe_lifecycle(e);
+    const auto text = observe::describe_lifecycle(e);
     EXPECT_TRUE(text.starts_with("stopped on 4014 (Disallowed intent(s)): ")) << text;
     ASSERT_FALSE(e.remedy.empty());
     EXPECT_TRUE(contains(text, e.remedy)) << text;
@@ -228,9 +203,9 @@ TEST(describe_lifecycle, invalid_session_says_whether_it_resumes) {
     gw::lifecycle_event e;
     e.kind = gw::lifecycle_kind::invalid_session;
     e.resumable = true;
-    EXPECT_EQ(cli::describe_lifecycle(e), "invalid session (op 9), resumable: resuming");
+    EXPECT_EQ(observe::describe_lifecycle(e), "invalid session (op 9), resumable: resuming");
     e.resumable = false;
-    EXPECT_EQ(cli::describe_lifecycle(e),
+    EXPECT_EQ(observe::describe_lifecycle(e),
               "invalid session (op 9), not resumable: identifying afresh");
 }
 
@@ -238,25 +213,35 @@ TEST(describe_lifecycle, the_other_kinds) {
     gw::lifecycle_event e;
     e.kind = gw::lifecycle_kind::connecting;
     e.url = "wss://gateway.test/?v=10";
-    EXPECT_EQ(cli::describe_lifecycle(e), "connecting to wss://gateway.test/?v=10");
+    EXPECT_EQ(observe::describe_lifecycle(e), "connecting to wss://gateway.test/?v=10");
     e.kind = gw::lifecycle_kind::hello;
     e.heartbeat_interval = gw::milliseconds{41250};
-    EXPECT_EQ(cli::describe_lifecycle(e), "hello, heartbeat every 41250 ms");
+    EXPECT_EQ(observe::describe_lifecycle(e), "hello, heartbeat every 41250 ms");
     e.kind = gw::lifecycle_kind::resumed;
-    EXPECT_EQ(cli::describe_lifecycle(e), "resumed: missed events replayed");
+    EXPECT_EQ(observe::describe_lifecycle(e), "resumed: missed events replayed");
     e.kind = gw::lifecycle_kind::reconnect_requested;
-    EXPECT_EQ(cli::describe_lifecycle(e), "gateway asked to reconnect (op 7)");
+    EXPECT_EQ(observe::describe_lifecycle(e), "gateway asked to reconnect (op 7)");
     e.kind = gw::lifecycle_kind::protocol_error;
     e.detail = "12 bytes: {\"op\":";
-    EXPECT_EQ(cli::describe_lifecycle(e),
+    EXPECT_EQ(observe::describe_lifecycle(e),
               "bad frame from the gateway: unknown (12 bytes: {\"op\":)");
+}
+
+TEST(shown_in_feed, every_kind_but_hello) {
+    using kind = gw::lifecycle_kind;
+    EXPECT_FALSE(observe::shown_in_feed(kind::hello));
+    for (const auto k : {kind::connecting, kind::identifying, kind::ready, kind::resuming,
+                         kind::resumed, kind::reconnect_requested, kind::invalid_session,
+                         kind::zombie, kind::closed, kind::fatal, kind::protocol_error}) {
+        EXPECT_TRUE(observe::shown_in_feed(k)) << gw::to_string(k);
+    }
 }
 
 // --- lifecycle_entry_json, fault_entry_json ------------------------------------------------
 
 TEST(lifecycle_entry_json, closed_has_code_name_and_reaction_but_no_remedy) {
     const auto e = closed(4000, gw::close_reaction::resume);
-    const auto v = parse(cli::lifecycle_entry_json(e, fixed_time()));
+    const auto v = parse(observe::lifecycle_entry_json(e, fixed_time()));
     const auto& o = v.as_object();
     EXPECT_EQ(o.at("time").as_string(), "2026-11-28T23:59:01.123Z");
     EXPECT_EQ(o.at("shard").to_number<int>(), 2);
@@ -265,13 +250,13 @@ TEST(lifecycle_entry_json, closed_has_code_name_and_reaction_but_no_remedy) {
     EXPECT_EQ(o.at("name").as_string(), "Unknown error");
     EXPECT_EQ(o.at("reaction").as_string(), "resume");
     EXPECT_FALSE(o.contains("remedy"));
-    EXPECT_EQ(o.at("text").as_string(), cli::describe_lifecycle(e));
+    EXPECT_EQ(o.at("text").as_string(), observe::describe_lifecycle(e));
     EXPECT_EQ(o.size(), 7U);
 }
 
 TEST(lifecycle_entry_json, closed_with_4900_is_named_as_shardgates) {
     const auto e = closed(gw::close_code_reconnect, gw::close_reaction::resume);
-    const auto v = parse(cli::lifecycle_entry_json(e, fixed_time()));
+    const auto v = parse(observe::lifecycle_entry_json(e, fixed_time()));
     EXPECT_EQ(v.at("code").to_number<int>(), 4900);
     EXPECT_TRUE(contains(v.at("name").as_string(), "reconnect")) << v.at("name").as_string();
 }
@@ -279,7 +264,7 @@ TEST(lifecycle_entry_json, closed_with_4900_is_named_as_shardgates) {
 TEST(lifecycle_entry_json, fatal_has_reaction_fatal_and_the_remedy) {
     auto e = fatal(4004);
     e.reaction = gw::close_reaction::resume; // whatever it says, a fatal entry's reaction is fatal
-    const auto v = parse(cli::lifecycle_entry_json(e, fixed_time()));
+    const auto v = parse(observe::lifecycle_entry_json(e, fixed_time()));
     const auto& o = v.as_object();
     EXPECT_EQ(o.at("kind").as_string(), "fatal");
     EXPECT_EQ(o.at("shard").to_number<int>(), 1);
@@ -296,7 +281,7 @@ TEST(lifecycle_entry_json, other_kinds_carry_only_time_shard_kind_and_text) {
     e.kind = gw::lifecycle_kind::invalid_session;
     e.shard = 7;
     e.resumable = false;
-    const auto v = parse(cli::lifecycle_entry_json(e, fixed_time()));
+    const auto v = parse(observe::lifecycle_entry_json(e, fixed_time()));
     const auto& o = v.as_object();
     EXPECT_EQ(o.at("kind").as_string(), "invalid_session");
     EXPECT_EQ(o.at("shard").to_number<int>(), 7);
@@ -309,8 +294,8 @@ TEST(lifecycle_entry_json, other_kinds_carry_only_time_shard_kind_and_text) {
 }
 
 TEST(fault_entry_json, has_the_fault_and_its_text) {
-    const auto v =
-        parse(cli::fault_entry_json(3, "drop_acks", "dropping \"ACKs\"\nfor 30 s", fixed_time()));
+    const auto v = parse(
+        observe::fault_entry_json(3, "drop_acks", "dropping \"ACKs\"\nfor 30 s", fixed_time()));
     const auto& o = v.as_object();
     EXPECT_EQ(o.at("time").as_string(), "2026-11-28T23:59:01.123Z");
     EXPECT_EQ(o.at("shard").to_number<int>(), 3);
@@ -318,63 +303,6 @@ TEST(fault_entry_json, has_the_fault_and_its_text) {
     EXPECT_EQ(o.at("fault").as_string(), "drop_acks");
     EXPECT_EQ(o.at("text").as_string(), "dropping \"ACKs\"\nfor 30 s");
     EXPECT_EQ(o.size(), 5U);
-}
-
-} // namespace
-
-namespace {
-
-TEST(describe_emulator_log, close_codes_sent_carry_their_names) {
-    const auto v = cli::describe_emulator_log(
-        R"({"t_ms":5,"connection":1,"shard":2,"event":"close_sent","code":4009,"reason":"x"})",
-        fixed_time());
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->shard, 2U);
-    EXPECT_EQ(v->text, "sent close 4009 (Session timed out)");
-    const auto e = json::parse(v->entry_json).as_object();
-    EXPECT_EQ(e.at("kind").as_string(), "closed");
-    EXPECT_EQ(e.at("code").as_int64(), 4009);
-    EXPECT_EQ(e.at("name").as_string(), "Session timed out");
-    EXPECT_EQ(e.at("shard").as_int64(), 2);
-}
-
-TEST(describe_emulator_log, violations_are_warnings_with_the_reason) {
-    const auto v = cli::describe_emulator_log(
-        R"({"t_ms":5,"connection":1,"shard":null,"event":"violation","code":4002,"reason":"frame over 4096 bytes"})",
-        fixed_time());
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->level, shardgate::observe::log_level::warn);
-    EXPECT_FALSE(v->shard);
-    EXPECT_NE(v->text.find("frame over 4096 bytes"), std::string::npos) << v->text;
-    EXPECT_NE(v->text.find("4002 (Decode error)"), std::string::npos) << v->text;
-    EXPECT_TRUE(json::parse(v->entry_json).at("shard").is_null());
-}
-
-TEST(describe_emulator_log, drops_faults_and_sessions_are_shown) {
-    const auto lost = cli::describe_emulator_log(
-        R"({"t_ms":1,"connection":1,"shard":0,"event":"transport_lost"})", fixed_time());
-    ASSERT_TRUE(lost);
-    EXPECT_EQ(json::parse(lost->entry_json).at("code").as_int64(), 1006);
-    const auto fault = cli::describe_emulator_log(
-        R"({"t_ms":1,"connection":1,"shard":0,"event":"fault","fault":"zombie"})", fixed_time());
-    ASSERT_TRUE(fault);
-    EXPECT_EQ(fault->text, "injected zombie");
-    EXPECT_EQ(json::parse(fault->entry_json).at("kind").as_string(), "fault");
-    const auto op9 = cli::describe_emulator_log(
-        R"({"t_ms":1,"connection":1,"shard":0,"event":"invalid_session_sent","resumable":true})",
-        fixed_time());
-    ASSERT_TRUE(op9);
-    EXPECT_EQ(op9->text, "sent op 9 Invalid Session (resumable)");
-}
-
-TEST(describe_emulator_log, routine_entries_and_garbage_are_skipped) {
-    EXPECT_FALSE(cli::describe_emulator_log(
-        R"({"t_ms":1,"connection":1,"shard":0,"event":"heartbeat","seq":3})", fixed_time()));
-    EXPECT_FALSE(cli::describe_emulator_log(
-        R"({"t_ms":1,"connection":1,"shard":null,"event":"connect","query":"v=10"})",
-        fixed_time()));
-    EXPECT_FALSE(cli::describe_emulator_log("not json", fixed_time()));
-    EXPECT_FALSE(cli::describe_emulator_log("[1,2]", fixed_time()));
 }
 
 } // namespace

@@ -1,18 +1,15 @@
-#include "status_feed.hpp"
+#include "shardgate/observe/status_feed.hpp"
 
-#include "event_output.hpp"
-#include "log_settings.hpp"
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
 #include "shardgate/observe/log.hpp"
 
 #include <array>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
+#include <utility>
 
-namespace shardgate::cli {
+namespace shardgate::observe {
 
 namespace gw = gateway;
 using gw::detail::json_writer;
@@ -26,35 +23,19 @@ void number(json_writer& w, double v) {
     w.raw_value(std::string_view(buf.data(), static_cast<std::size_t>(r.ptr - buf.data())));
 }
 
+std::string_view close_name(std::uint16_t code) {
+    return code == gw::close_code_reconnect ? std::string_view("shardgate's reconnect")
+                                            : gw::policy_for(code).name;
+}
+
 } // namespace
 
 status_feed::status_feed(std::string title, std::string mode)
     : title_(std::move(title))
     , mode_(std::move(mode)) {}
 
-std::string status_feed::snapshot(std::span<const io::shard_status> shards,
-                                  const feed_extras& extras) {
-    std::vector<feed_shard> converted;
-    converted.reserve(shards.size());
-    for (const auto& s : shards) {
-        feed_shard f;
-        f.id = s.id;
-        f.state = gw::to_string(s.state);
-        if (s.heartbeat_rtt) {
-            f.latency_ms = static_cast<double>(s.heartbeat_rtt->count()) / 1000.0;
-        } else if (s.latency) {
-            f.latency_ms = static_cast<double>(s.latency->count());
-        }
-        f.dispatches = s.dispatches;
-        f.identifies = s.identifies;
-        f.resumes = s.resumes;
-        f.last_close_code = s.last_close_code;
-        converted.push_back(f);
-    }
-    return snapshot(std::span<const feed_shard>(converted), extras);
-}
-
-std::string status_feed::snapshot(std::span<const feed_shard> shards, const feed_extras& extras) {
+std::string status_feed::snapshot(std::span<const status_shard> shards,
+                                  const status_extras& extras) {
     const auto now = steady::now();
     const std::lock_guard lock(mutex_);
     if (!window_start_) {
@@ -174,19 +155,21 @@ std::string describe_lifecycle(const gw::lifecycle_event& e) {
     return std::string(gw::to_string(e.kind));
 }
 
+bool shown_in_feed(gw::lifecycle_kind kind) noexcept {
+    return kind != gw::lifecycle_kind::hello;
+}
+
 std::string lifecycle_entry_json(const gw::lifecycle_event& e,
                                  std::chrono::system_clock::time_point when) {
     std::string out;
     json_writer w(out);
     w.begin_object();
-    w.key("time").string_value(observe::format_utc_millis(when));
+    w.key("time").string_value(format_utc_millis(when));
     w.key("shard").uint_value(e.shard);
     w.key("kind").string_value(gw::to_string(e.kind));
     if (e.kind == gw::lifecycle_kind::closed || e.kind == gw::lifecycle_kind::fatal) {
         w.key("code").uint_value(e.code);
-        w.key("name").string_value(e.code == gw::close_code_reconnect
-                                       ? std::string_view("shardgate's reconnect")
-                                       : gw::policy_for(e.code).name);
+        w.key("name").string_value(close_name(e.code));
         w.key("reaction")
             .string_value(gw::to_string(
                 e.kind == gw::lifecycle_kind::fatal ? gw::close_reaction::fatal : e.reaction));
@@ -204,7 +187,7 @@ std::string fault_entry_json(std::uint32_t shard, std::string_view fault, std::s
     std::string out;
     json_writer w(out);
     w.begin_object();
-    w.key("time").string_value(observe::format_utc_millis(when));
+    w.key("time").string_value(format_utc_millis(when));
     w.key("shard").uint_value(shard);
     w.key("kind").string_value("fault");
     w.key("fault").string_value(fault);
@@ -213,116 +196,4 @@ std::string fault_entry_json(std::uint32_t shard, std::string_view fault, std::s
     return out;
 }
 
-void report_lifecycle(observe::logger& log, io::status_server* page, const gw::lifecycle_event& e) {
-    const auto level = lifecycle_log_level(e.kind);
-    if (log.enabled(level)) {
-        const auto text = e.kind == gw::lifecycle_kind::fatal ? fatal_line(e)
-                          : e.kind == gw::lifecycle_kind::protocol_error
-                              ? protocol_error_line(e)
-                              : "shard " + std::to_string(e.shard) + ": " + describe_lifecycle(e);
-        log.log(level, text, {{"shard", e.shard}, {"event", gw::to_string(e.kind)}});
-    }
-    if (page != nullptr && e.kind != gw::lifecycle_kind::hello) {
-        page->publish("lifecycle", lifecycle_entry_json(e, std::chrono::system_clock::now()));
-    }
-}
-
-std::optional<emulator_log_view> describe_emulator_log(std::string_view entry_json,
-                                                       std::chrono::system_clock::time_point when) {
-    boost::system::error_code ec;
-    const auto parsed = boost::json::parse(entry_json, ec);
-    if (ec || !parsed.is_object()) {
-        return std::nullopt;
-    }
-    const auto& o = parsed.as_object();
-    const auto text_of = [&](std::string_view key) -> std::string {
-        const auto* v = o.if_contains(key);
-        return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    const auto int_of = [&](std::string_view key) -> std::int64_t {
-        const auto* v = o.if_contains(key);
-        return v != nullptr && v->is_int64() ? v->as_int64() : 0;
-    };
-    const auto code_name = [](std::int64_t code) {
-        return std::to_string(code) + " (" +
-               std::string(gw::policy_for(static_cast<std::uint16_t>(code)).name) + ")";
-    };
-    const auto event = text_of("event");
-    emulator_log_view view;
-    std::string kind;
-    std::optional<std::int64_t> code;
-    if (event == "close_sent") {
-        code = int_of("code");
-        kind = "closed";
-        view.text = "sent close " + code_name(*code);
-    } else if (event == "violation") {
-        code = int_of("code");
-        kind = "protocol_error";
-        view.level = observe::log_level::warn;
-        view.text =
-            "client broke a rule: " + text_of("reason") + " (close " + code_name(*code) + ")";
-    } else if (event == "client_close") {
-        code = int_of("code");
-        kind = "closed";
-        view.text = "client closed with " + code_name(*code);
-    } else if (event == "transport_lost") {
-        code = 1006;
-        kind = "closed";
-        view.text = "connection lost without a close frame";
-    } else if (event == "reconnect_sent") {
-        kind = "reconnect_requested";
-        view.text = "sent op 7 Reconnect";
-    } else if (event == "invalid_session_sent") {
-        const auto* r = o.if_contains("resumable");
-        kind = "invalid_session";
-        view.text = std::string("sent op 9 Invalid Session (") +
-                    (r != nullptr && r->is_bool() && r->as_bool() ? "resumable" : "not resumable") +
-                    ")";
-    } else if (event == "ready") {
-        kind = "ready";
-        view.text = "READY: new session";
-    } else if (event == "resumed") {
-        kind = "resumed";
-        view.text = "RESUMED";
-    } else if (event == "replay") {
-        kind = "resuming";
-        view.text = "replayed " + std::to_string(int_of("count")) + " missed dispatches";
-    } else if (event == "fault") {
-        kind = "fault";
-        view.text = "injected " + text_of("fault");
-    } else if (event == "session_expired") {
-        kind = "closed";
-        view.text = "a resumable session expired";
-    } else if (event == "token_reset") {
-        kind = "fatal";
-        view.level = observe::log_level::warn;
-        view.text = "session-start budget spent: the token was reset (4004 from now on)";
-    } else {
-        return std::nullopt;
-    }
-    if (const auto* s = o.if_contains("shard");
-        s != nullptr && s->is_int64() && s->as_int64() >= 0) {
-        view.shard = static_cast<std::uint32_t>(s->as_int64());
-    }
-    std::string out;
-    json_writer w(out);
-    w.begin_object();
-    w.key("time").string_value(observe::format_utc_millis(when));
-    w.key("shard");
-    if (view.shard) {
-        w.uint_value(*view.shard);
-    } else {
-        w.null_value();
-    }
-    w.key("kind").string_value(kind);
-    if (code) {
-        w.key("code").int_value(*code);
-        w.key("name").string_value(gw::policy_for(static_cast<std::uint16_t>(*code)).name);
-    }
-    w.key("text").string_value(view.text);
-    w.end_object();
-    view.entry_json = std::move(out);
-    return view;
-}
-
-} // namespace shardgate::cli
+} // namespace shardgate::observe

@@ -1,0 +1,497 @@
+#include "shardgate/emulator/control_api.hpp"
+
+#include "shardgate/emulator/world.hpp"
+#include "support/emulator_harness.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+namespace shardgate::test {
+namespace {
+
+// Routes requests without sockets; the effect runner records what it was asked and answers with
+// a chosen number of connections.
+struct control_fixture {
+    emulator_harness h;
+    std::vector<emu::control_effect> effects;
+    std::size_t connections_that_take_it = 1;
+
+    explicit control_fixture(emu::emulator_config config = emulator_test_config())
+        : h(std::move(config)) {}
+
+    emu::http_response request(std::string_view method, std::string_view target,
+                               std::string_view body = {}, std::string_view authorization = {}) {
+        return emu::handle_http_request(h.world, {method, target, authorization, body}, h.now,
+                                        [this](const emu::control_effect& e) {
+                                            effects.push_back(e);
+                                            return connections_that_take_it;
+                                        });
+    }
+    emu::http_response get(std::string_view target, std::string_view authorization = {}) {
+        return request("GET", target, {}, authorization);
+    }
+    emu::http_response post(std::string_view target, std::string_view body = {}) {
+        return request("POST", target, body);
+    }
+    // The one effect the last request asked for.
+    template <class Effect> Effect only_effect() {
+        EXPECT_EQ(effects.size(), 1U);
+        const auto* e = effects.empty() ? nullptr : std::get_if<Effect>(&effects.back());
+        EXPECT_NE(e, nullptr);
+        return e != nullptr ? *e : Effect{};
+    }
+};
+
+constexpr std::string_view not_found_body = R"({"message":"404: Not Found","code":0})";
+constexpr std::string_view method_not_allowed_body =
+    R"({"message":"405: Method Not Allowed","code":0})";
+constexpr std::string_view bad_close_code =
+    R"({"ok":false,"error":"\"code\" must be a close code a server may send: 1000-1003, )"
+    R"(1007-1014 or 3000-4999, e.g. {\"code\":4000}"})";
+
+// Discovery
+// -------------------------------------------------------------------------------------------------
+
+TEST(EmulatorControlApi, GatewayAnswersTheWsUrl) {
+    control_fixture f;
+    for (const auto* target :
+         {"/api/v10/gateway", "/api/v10/gateway/", "/api/v9/gateway", "/api/v10/gateway?v=10"}) {
+        const auto r = f.get(target);
+        EXPECT_EQ(r.status, 200) << target;
+        EXPECT_EQ(r.content_type, "application/json");
+        EXPECT_EQ(r.body, R"({"url":"ws://emulator.test"})") << target;
+        EXPECT_TRUE(r.allow.empty());
+    }
+}
+
+TEST(EmulatorControlApi, GatewayWithAnotherMethodIs405AllowingGet) {
+    control_fixture f;
+    for (const auto* method : {"POST", "PUT", "HEAD", "get"}) {
+        const auto r = f.request(method, "/api/v10/gateway");
+        EXPECT_EQ(r.status, 405) << method;
+        EXPECT_EQ(r.allow, "GET");
+        EXPECT_EQ(r.body, method_not_allowed_body);
+    }
+    const auto bot = f.request("POST", "/api/v10/gateway/bot", {}, "Bot good-token-SECRET");
+    EXPECT_EQ(bot.status, 405);
+    EXPECT_EQ(bot.allow, "GET");
+}
+
+TEST(EmulatorControlApi, GatewayBotAnswersWithAValidBotToken) {
+    control_fixture f;
+    for (const auto* auth : {"Bot good-token-SECRET", "Bot good-token-SECRET  "}) {
+        const auto r = f.get("/api/v10/gateway/bot", auth);
+        EXPECT_EQ(r.status, 200) << auth;
+        EXPECT_EQ(r.body, f.h.world.gateway_bot_json(f.h.now));
+    }
+    EXPECT_EQ(f.get("/api/v9/gateway/bot/", "Bot good-token-SECRET").status, 200);
+}
+
+TEST(EmulatorControlApi, GatewayBotIs401WithoutAValidBotToken) {
+    control_fixture f;
+    for (const auto* auth : {"", "Bot ", "Bot    ", "Bot wrong", "Bearer good-token-SECRET",
+                             "bot good-token-SECRET", "good-token-SECRET"}) {
+        const auto r = f.get("/api/v10/gateway/bot", auth);
+        EXPECT_EQ(r.status, 401) << '"' << auth << '"';
+        EXPECT_EQ(r.body, R"({"message":"401: Unauthorized","code":0})");
+    }
+}
+
+TEST(EmulatorControlApi, GatewayBotIs401AfterTheTokenReset) {
+    auto config = emulator_test_config();
+    config.session_start_total = 1;
+    config.identify_window = 0ms;
+    control_fixture f(config);
+    auto& first = f.h.connect();
+    f.h.identify(first);
+    ASSERT_EQ(f.get("/api/v10/gateway/bot", "Bot good-token-SECRET").status, 200);
+    auto& second = f.h.connect();
+    f.h.identify(second); // no session starts left: Discord resets the token
+    EXPECT_EQ(f.get("/api/v10/gateway/bot", "Bot good-token-SECRET").status, 401);
+}
+
+TEST(EmulatorControlApi, UnknownPathsAre404) {
+    control_fixture f;
+    for (const auto* target :
+         {"/api/v10/users/@me", "/api/v8/gateway", "/api/v10", "/nothing", "/_emulator",
+          "/_emulator/", "/_emulator/nope", "/_emulator/stats/", "/_emulator/shards",
+          "/_emulator/shards/0", "/_emulator/shards/0/", "/_emulator/shards/0/nope",
+          "/_emulator/shards/0/silent_zombie", "/_emulator/shards/0/close/x"}) {
+        for (const auto* method : {"GET", "POST"}) {
+            const auto r = f.request(method, target);
+            EXPECT_EQ(r.status, 404) << method << ' ' << target;
+            EXPECT_EQ(r.body, not_found_body) << method << ' ' << target;
+        }
+    }
+    EXPECT_EQ(f.post("/").status, 404);
+    EXPECT_TRUE(f.effects.empty());
+}
+
+TEST(EmulatorControlApi, RootTellsWhereTheGatewayIs) {
+    control_fixture f;
+    const auto r = f.get("/?x=1");
+    EXPECT_EQ(r.status, 426);
+    EXPECT_EQ(r.body, R"({"ok":false,"error":"this is the gateway: open a WebSocket to )"
+                      R"(ws://emulator.test/?v=10&encoding=json"})");
+}
+
+// Observation
+// -------------------------------------------------------------------------------------------------
+
+TEST(EmulatorControlApi, StatsAndLogAreTheWorldsJson) {
+    control_fixture f;
+    auto& c = f.h.connect();
+    f.h.identify(c);
+    const auto stats = f.get("/_emulator/stats");
+    EXPECT_EQ(stats.status, 200);
+    EXPECT_EQ(stats.body, f.h.world.stats_json());
+    const auto log = f.get("/_emulator/log?since=0");
+    EXPECT_EQ(log.status, 200);
+    EXPECT_EQ(log.body, f.h.world.log_json());
+    for (const auto* target : {"/_emulator/stats", "/_emulator/log"}) {
+        const auto r = f.post(target);
+        EXPECT_EQ(r.status, 405) << target;
+        EXPECT_EQ(r.allow, "GET");
+    }
+}
+
+// Faults
+// -------------------------------------------------------------------------------------------------
+
+TEST(EmulatorControlApi, ShardCommandsBecomeTypedFaults) {
+    struct row {
+        std::string_view path;
+        std::string_view body;
+        emu::fault_kind fault;
+        std::uint16_t close_code;
+        bool resumable;
+    };
+    const row rows[] = {
+        {"close", "", emu::fault_kind::close, 4000, false},
+        {"close", R"({"code":4014})", emu::fault_kind::close, 4014, false},
+        {"close", R"({"code":1000})", emu::fault_kind::close, 1000, false},
+        {"close", R"({"code":3000})", emu::fault_kind::close, 3000, false},
+        {"reconnect", "", emu::fault_kind::reconnect, 4000, false},
+        {"invalidate", "", emu::fault_kind::invalidate, 4000, false},
+        {"invalidate", R"({"resumable":true})", emu::fault_kind::invalidate, 4000, true},
+        {"zombie", "", emu::fault_kind::zombie, 4000, false},
+        {"zombie", R"({"silent":false})", emu::fault_kind::zombie, 4000, false},
+        {"zombie", R"({"silent":true})", emu::fault_kind::silent_zombie, 4000, false},
+        {"drop", "{}", emu::fault_kind::drop, 4000, false},
+        {"heartbeat", " \r\n", emu::fault_kind::heartbeat, 4000, false},
+    };
+    for (const auto& r : rows) {
+        control_fixture f;
+        f.connections_that_take_it = 2;
+        const auto target = "/_emulator/shards/3/" + std::string(r.path);
+        const auto answer = f.post(target, r.body);
+        EXPECT_EQ(answer.status, 200) << target << ' ' << r.body;
+        EXPECT_EQ(answer.body, R"({"ok":true,"connections":2})");
+        const auto e = f.only_effect<emu::inject_fault>();
+        EXPECT_EQ(e.shard, 3U);
+        EXPECT_EQ(e.fault, r.fault) << target << ' ' << r.body;
+        EXPECT_EQ(e.close_code, r.close_code) << target << ' ' << r.body;
+        EXPECT_EQ(e.resumable, r.resumable) << target << ' ' << r.body;
+        EXPECT_EQ(emu::target_shard(f.effects.back()), 3U);
+    }
+}
+
+TEST(EmulatorControlApi, ShardCommandForAShardWithoutConnectionsIs404) {
+    control_fixture f;
+    f.connections_that_take_it = 0;
+    const auto r = f.post("/_emulator/shards/7/close", R"({"code":4000})");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.body, R"({"ok":false,"error":"no open connection has shard 7"})");
+    EXPECT_EQ(f.effects.size(), 1U);
+}
+
+TEST(EmulatorControlApi, ShardCommandWithAnotherMethodIs405AllowingPost) {
+    control_fixture f;
+    for (const auto* method : {"GET", "PUT", "DELETE"}) {
+        const auto r = f.request(method, "/_emulator/shards/0/close");
+        EXPECT_EQ(r.status, 405) << method;
+        EXPECT_EQ(r.allow, "POST");
+    }
+    // The method is checked before the shard id.
+    EXPECT_EQ(f.get("/_emulator/shards/x/drop").status, 405);
+    EXPECT_TRUE(f.effects.empty());
+}
+
+TEST(EmulatorControlApi, BadShardIdIs400) {
+    control_fixture f;
+    for (const auto* target :
+         {"/_emulator/shards/x/close", "/_emulator/shards//close", "/_emulator/shards/-1/close",
+          "/_emulator/shards/+1/close", "/_emulator/shards/1.0/close",
+          "/_emulator/shards/4294967296/close"}) {
+        const auto r = f.post(target);
+        EXPECT_EQ(r.status, 400) << target;
+        EXPECT_EQ(r.body, R"({"ok":false,"error":"the shard id in the path must be a )"
+                          R"(non-negative integer"})")
+            << target;
+    }
+    EXPECT_TRUE(f.effects.empty());
+    EXPECT_EQ(f.post("/_emulator/shards/4294967295/close").status, 200);
+}
+
+TEST(EmulatorControlApi, BadJsonBodiesAre400) {
+    struct row {
+        std::string_view body;
+        std::string_view error;
+    };
+    std::string deep = R"({"x":)";
+    deep += std::string(32, '[') + std::string(32, ']') + "}";
+    std::string deep_enough = R"({"code":4000,"x":)";
+    deep_enough += std::string(30, '[') + std::string(30, ']') + "}";
+    const row rows[] = {
+        {"not json", "the body is not valid JSON: syntax error"},
+        {R"({"a":1,})", "the body is not valid JSON: syntax error"},
+        {R"({"a":[1,2)", "the body is not valid JSON: syntax error"},
+        {"nul", "the body is not valid JSON: syntax error"},
+        {R"({"a":"\ud800"})", "the body is not valid JSON: syntax error"},
+        {"{\"a\":\"\xff\"}", "the body is not valid JSON: syntax error"},
+        {R"({"code":4000} x)", "the body is not valid JSON: extra data"},
+        {deep, "the body is not valid JSON: too deep"},
+        {"[1]", "the body must be a JSON object"},
+        {"5", "the body must be a JSON object"},
+        {R"("text")", "the body must be a JSON object"},
+        {"null", "the body must be a JSON object"},
+    };
+    for (const auto& r : rows) {
+        for (const auto* target :
+             {"/_emulator/shards/0/close", "/_emulator/dispatch", "/_emulator/flood"}) {
+            control_fixture f;
+            const auto answer = f.post(target, r.body);
+            EXPECT_EQ(answer.status, 400) << target << ' ' << r.body;
+            EXPECT_EQ(answer.body, R"({"ok":false,"error":")" + std::string(r.error) + R"("})")
+                << target << ' ' << r.body;
+            EXPECT_TRUE(f.effects.empty());
+        }
+    }
+    control_fixture f;
+    EXPECT_EQ(f.post("/_emulator/shards/0/close", deep_enough).status, 200);
+}
+
+TEST(EmulatorControlApi, BadFaultFieldsAre400) {
+    for (const auto* body :
+         {R"({"code":"4000"})", R"({"code":1006})", R"({"code":1004})", R"({"code":1015})",
+          R"({"code":2999})", R"({"code":5000})", R"({"code":4000.0})", R"({"code":4e3})",
+          R"({"code":-0})", R"({"code":99999999999999999999})", R"({"code":null})",
+          R"({"code":true})"}) {
+        control_fixture f;
+        const auto r = f.post("/_emulator/shards/0/close", body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_EQ(r.body, bad_close_code) << body;
+        EXPECT_TRUE(f.effects.empty());
+    }
+    control_fixture f;
+    EXPECT_EQ(f.post("/_emulator/shards/0/invalidate", R"({"resumable":1})").body,
+              R"({"ok":false,"error":"\"resumable\" must be true or false"})");
+    EXPECT_EQ(f.post("/_emulator/shards/0/zombie", R"({"silent":"yes"})").body,
+              R"({"ok":false,"error":"\"silent\" must be true or false"})");
+    EXPECT_TRUE(f.effects.empty());
+    // Fields of other commands are not looked at.
+    EXPECT_EQ(f.post("/_emulator/shards/0/drop", R"({"code":"x","silent":1})").status, 200);
+}
+
+TEST(EmulatorControlApi, OfDuplicateKeysTheLastCounts) {
+    control_fixture f;
+    EXPECT_EQ(f.post("/_emulator/shards/0/close", R"({"code":1006,"code":4001})").status, 200);
+    EXPECT_EQ(f.only_effect<emu::inject_fault>().close_code, 4001);
+    EXPECT_EQ(f.post("/_emulator/shards/0/close", R"({"code":4001,"code":1006})").status, 400);
+}
+
+// Dispatch and flood
+// -------------------------------------------------------------------------------------------------
+
+TEST(EmulatorControlApi, DispatchBecomesAnEffectWithCompactD) {
+    control_fixture f;
+    f.connections_that_take_it = 2;
+    const auto r = f.post("/_emulator/dispatch",
+                          R"({"t":"MESSAGE_CREATE","d":{"content": "h\u00e9", "n": [1, 2.5]},)"
+                          R"( "shard":3})");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"ok":true,"connections":2})");
+    const auto e = f.only_effect<emu::send_dispatch>();
+    EXPECT_EQ(e.shard, 3U);
+    EXPECT_EQ(e.t, "MESSAGE_CREATE");
+    EXPECT_EQ(e.d_json, R"({"content":"h\u00e9","n":[1,2.5]})");
+    f.effects.clear();
+    ASSERT_EQ(f.post("/_emulator/dispatch", R"({"t":"TYPING_START"})").status, 200);
+    const auto all = f.only_effect<emu::send_dispatch>();
+    EXPECT_FALSE(all.shard);
+    EXPECT_EQ(all.d_json, "{}");
+    EXPECT_FALSE(emu::target_shard(f.effects.back()));
+    f.effects.clear();
+    ASSERT_EQ(f.post("/_emulator/dispatch", R"({"t":"X","d":[1, "a b"]})").status, 200);
+    EXPECT_EQ(f.only_effect<emu::send_dispatch>().d_json, R"([1,"a b"])");
+}
+
+TEST(EmulatorControlApi, DispatchWithAnotherMethodIs405AllowingPost) {
+    control_fixture f;
+    for (const auto* target : {"/_emulator/dispatch", "/_emulator/flood"}) {
+        const auto r = f.get(target);
+        EXPECT_EQ(r.status, 405) << target;
+        EXPECT_EQ(r.allow, "POST");
+    }
+}
+
+TEST(EmulatorControlApi, BadDispatchBodiesAre400) {
+    constexpr std::string_view bad_t = R"({"ok":false,"error":"\"t\" must be the event name, e.g. )"
+                                       R"({\"t\":\"MESSAGE_CREATE\",\"d\":{...},\"shard\":0}"})";
+    constexpr std::string_view bad_shard =
+        R"({"ok":false,"error":"\"shard\" must be a non-negative integer"})";
+    const std::pair<std::string_view, std::string_view> rows[] = {
+        {R"({"d":{}})", bad_t},
+        {R"({"t":""})", bad_t},
+        {R"({"t":5})", bad_t},
+        {R"({"t":null})", bad_t},
+        {"", bad_t},
+        {R"({"t":"X","shard":-1})", bad_shard},
+        {R"({"t":"X","shard":"0"})", bad_shard},
+        {R"({"t":"X","shard":1.5})", bad_shard},
+        {R"({"t":"X","shard":4294967296})", bad_shard},
+    };
+    for (const auto& [body, error] : rows) {
+        control_fixture f;
+        const auto r = f.post("/_emulator/dispatch", body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_EQ(r.body, error) << body;
+        EXPECT_TRUE(f.effects.empty());
+    }
+}
+
+TEST(EmulatorControlApi, DispatchForAShardThatIsAwayGoesIntoItsDetachedSession) {
+    control_fixture f;
+    f.connections_that_take_it = 0;
+    auto& c = f.h.connect();
+    f.h.identify(c);
+    const auto seen = c.dispatches().back().s.value();
+    c.conn->on_transport_lost(f.h.now);
+    const auto r =
+        f.post("/_emulator/dispatch", R"({"t":"MESSAGE_CREATE","d":{"id":"1"},"shard":0})");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"ok":true,"connections":0,"detached_sessions":1})");
+    EXPECT_EQ(f.h.world.stats().shards.at(0).last_seq, seen + 1);
+
+    const auto other = f.post("/_emulator/dispatch", R"({"t":"MESSAGE_CREATE","shard":5})");
+    EXPECT_EQ(other.status, 404);
+    EXPECT_EQ(other.body,
+              R"({"ok":false,"error":"no connection or resumable session has shard 5"})");
+    const auto everyone = f.post("/_emulator/dispatch", R"({"t":"MESSAGE_CREATE"})");
+    EXPECT_EQ(everyone.status, 404);
+    EXPECT_EQ(everyone.body, R"({"ok":false,"error":"no connection has a live session"})");
+}
+
+TEST(EmulatorControlApi, FloodBecomesAnEffect) {
+    control_fixture f;
+    const auto r = f.post("/_emulator/flood", R"({"t":"TYPING_START","count":1000,"shard":2})");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"ok":true,"connections":1})");
+    const auto e = f.only_effect<emu::start_flood>();
+    EXPECT_EQ(e.t, "TYPING_START");
+    EXPECT_EQ(e.count, 1000U);
+    EXPECT_EQ(e.shard, 2U);
+    f.effects.clear();
+    ASSERT_EQ(f.post("/_emulator/flood", R"({"count":100000000})").status, 200);
+    const auto all = f.only_effect<emu::start_flood>();
+    EXPECT_EQ(all.t, "MESSAGE_CREATE");
+    EXPECT_FALSE(all.shard);
+}
+
+TEST(EmulatorControlApi, FloodWithoutALiveSessionIs404) {
+    control_fixture f;
+    f.connections_that_take_it = 0;
+    EXPECT_EQ(f.post("/_emulator/flood", R"({"count":10,"shard":9})").body,
+              R"({"ok":false,"error":"no connection with a live session has shard 9"})");
+    EXPECT_EQ(f.post("/_emulator/flood", R"({"count":10})").body,
+              R"({"ok":false,"error":"no connection has a live session"})");
+}
+
+TEST(EmulatorControlApi, BadFloodBodiesAre400) {
+    constexpr std::string_view bad_count =
+        R"({"ok":false,"error":"\"count\" must be an integer from 1 to 100000000, e.g. )"
+        R"({\"t\":\"MESSAGE_CREATE\",\"count\":1000,\"shard\":0}"})";
+    constexpr std::string_view bad_t =
+        R"({"ok":false,"error":"\"t\" must be an event name, e.g. \"MESSAGE_CREATE\""})";
+    const std::pair<std::string_view, std::string_view> rows[] = {
+        {"{}", bad_count},
+        {R"({"count":0})", bad_count},
+        {R"({"count":-5,"shard":0})", bad_count},
+        {R"({"count":100000001})", bad_count},
+        {R"({"count":"10"})", bad_count},
+        {R"({"count":1.5})", bad_count},
+        {R"({"t":"","count":1})", bad_t},
+        {R"({"t":1,"count":1})", bad_t},
+        {R"({"count":1,"shard":-2})",
+         R"({"ok":false,"error":"\"shard\" must be a non-negative integer"})"},
+    };
+    for (const auto& [body, error] : rows) {
+        control_fixture f;
+        const auto r = f.post("/_emulator/flood", body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_EQ(r.body, error) << body;
+        EXPECT_TRUE(f.effects.empty());
+    }
+}
+
+// Effects on connections
+// -------------------------------------------------------------------------------------------------
+
+TEST(EmulatorControlApi, ApplyEffectInjectsFaultsIntoAConnection) {
+    emulator_harness h;
+    auto& c = h.connect();
+    h.identify(c);
+    EXPECT_TRUE(
+        emu::apply_effect(*c.conn, emu::inject_fault{0, emu::fault_kind::heartbeat}, h.now));
+    h.drain(c);
+    EXPECT_EQ(c.frames.back().text, R"({"op":1,"d":null})");
+    EXPECT_TRUE(emu::apply_effect(
+        *c.conn, emu::inject_fault{0, emu::fault_kind::invalidate, 4000, true}, h.now));
+    h.drain(c);
+    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":true})");
+    EXPECT_TRUE(
+        emu::apply_effect(*c.conn, emu::inject_fault{0, emu::fault_kind::close, 4014}, h.now));
+    h.drain(c);
+    EXPECT_EQ(c.close_code(), 4014);
+}
+
+TEST(EmulatorControlApi, ApplyEffectDispatchesAndFloodsOnlyWithASession) {
+    emulator_harness h;
+    auto& waiting = h.connect(); // no Identify yet
+    EXPECT_FALSE(emu::apply_effect(*waiting.conn, emu::send_dispatch{0, "X", "{}"}, h.now));
+    EXPECT_FALSE(emu::apply_effect(*waiting.conn, emu::start_flood{0, "MESSAGE_CREATE", 3}, h.now));
+    auto& c = h.connect();
+    h.identify(c);
+    const auto before = c.dispatches().size();
+    EXPECT_TRUE(emu::apply_effect(*c.conn, emu::send_dispatch{0, "X", R"({"a":1})"}, h.now));
+    EXPECT_FALSE(emu::apply_effect(*c.conn, emu::send_dispatch{0, "X", "{"}, h.now))
+        << "broken JSON never goes on the wire";
+    EXPECT_TRUE(emu::apply_effect(*c.conn, emu::start_flood{0, "MESSAGE_CREATE", 3}, h.now));
+    h.drain(c);
+    const auto d = c.dispatches();
+    ASSERT_EQ(d.size(), before + 4);
+    EXPECT_EQ(d[before].t, "X");
+    EXPECT_EQ(d[before].d, R"({"a":1})");
+    EXPECT_EQ(d.back().t, "MESSAGE_CREATE");
+}
+
+TEST(EmulatorControlApi, FaultNames) {
+    EXPECT_EQ(emu::to_string(emu::fault_kind::close), "close");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::reconnect), "reconnect");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::invalidate), "invalidate");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::zombie), "zombie");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::silent_zombie), "silent_zombie");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::drop), "drop");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::heartbeat), "heartbeat");
+}
+
+TEST(EmulatorControlApi, ErrorResponseIsOkFalseWithTheMessage) {
+    const auto r = emu::error_response(413, R"(body "over" 1 MiB)");
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(r.body, R"({"ok":false,"error":"body \"over\" 1 MiB"})");
+}
+
+} // namespace
+} // namespace shardgate::test
