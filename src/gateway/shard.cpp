@@ -256,16 +256,9 @@ void shard::on_identify_permit(time_point now) {
         return;
     }
     awaiting_permit_ = false;
-    identify payload;
-    payload.token = config_.token;
-    payload.properties = config_.properties;
-    payload.intents = config_.intents;
-    payload.shard = config_.shard;
-    payload.presence = config_.presence;
-    payload.large_threshold = config_.large_threshold;
     std::string text;
     // validate() encoded the same Identify when the shard was made.
-    [[maybe_unused]] const auto ec = encode(payload, text);
+    [[maybe_unused]] const auto ec = encode(identify_for(config_), text);
     assert(!ec);
     ++stats_.identifies;
     send_frame(now, std::move(text), send_kind::heartbeat, true);

@@ -14,6 +14,17 @@ bool is_websocket_url(std::string_view url) {
 
 } // namespace
 
+identify identify_for(const shard_config& config) {
+    identify payload;
+    payload.token = config.token;
+    payload.properties = config.properties;
+    payload.intents = config.intents;
+    payload.shard = config.shard;
+    payload.presence = config.presence;
+    payload.large_threshold = config.large_threshold;
+    return payload;
+}
+
 // Every check names the field as a user writes it, so that a mistake is found where it is made
 // rather than at the first Identify (where the gateway would answer 4002 or 4013).
 std::string validate(const shard_config& config) {
@@ -57,15 +68,8 @@ std::string validate(const shard_config& config) {
     }
     // Last, the Identify itself: an invalid presence, or properties and presence together longer
     // than the gateway's 4096-byte limit.
-    identify payload;
-    payload.token = config.token;
-    payload.properties = config.properties;
-    payload.intents = config.intents;
-    payload.shard = config.shard;
-    payload.presence = config.presence;
-    payload.large_threshold = config.large_threshold;
     std::string text;
-    if (const auto ec = encode(payload, text)) {
+    if (const auto ec = encode(identify_for(config), text)) {
         if (ec == error::payload_too_large) {
             return field("presence", "and properties make Identify longer than 4096 bytes");
         }

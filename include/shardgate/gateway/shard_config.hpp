@@ -67,6 +67,9 @@ public:
     using std::invalid_argument::invalid_argument;
 };
 
+/// The Identify (op 2) a shard with `config` sends.
+[[nodiscard]] identify identify_for(const shard_config& config);
+
 /// Checks every field of `config` (the shard's constructor does too).
 /// @return An empty string when it is valid, else one line naming the field and the fix.
 [[nodiscard]] std::string validate(const shard_config& config);
