@@ -50,7 +50,7 @@ std::size_t routed_guilds(const pair_driver& p, std::uint32_t shard, std::uint32
 // Identify
 // -------------------------------------------------------------------------------------------------
 
-TEST(Pair, IdentifyReadyThenGuildCreates) {
+TEST(pair, identify_ready_then_guild_creates) {
     pair_driver p(pair_emulator_config(), {pair_shard_config()});
     p.start_all();
     p.run_for(5s);
@@ -79,12 +79,12 @@ enum class fault { close_4000, reconnect, invalid_session_true, zombie, silent_z
 
 std::string fault_name(const testing::TestParamInfo<fault>& info) {
     switch (info.param) {
-    case fault::close_4000: return "Close4000";
-    case fault::reconnect: return "Op7Reconnect";
-    case fault::invalid_session_true: return "Op9Resumable";
-    case fault::zombie: return "Zombie";
-    case fault::silent_zombie: return "SilentZombie";
-    case fault::drop: return "Drop";
+    case fault::close_4000: return "close_4000";
+    case fault::reconnect: return "op7_reconnect";
+    case fault::invalid_session_true: return "op9_resumable";
+    case fault::zombie: return "zombie";
+    case fault::silent_zombie: return "silent_zombie";
+    case fault::drop: return "drop";
     }
     return "unknown";
 }
@@ -130,13 +130,13 @@ void run_resume_case(emu::emulator_config config, gw::compression compression, f
     EXPECT_EQ(c.dispatches.back().seq, c.dispatches.size());
 }
 
-class PairResume : public testing::TestWithParam<fault> {};
+class pair_resume : public testing::TestWithParam<fault> {};
 
-TEST_P(PairResume, NoDispatchLostOrDuplicated) {
+TEST_P(pair_resume, no_dispatch_lost_or_duplicated) {
     run_resume_case(pair_emulator_config(), gw::compression::none, GetParam());
 }
 
-TEST_P(PairResume, ZlibStreamSplitFrames) {
+TEST_P(pair_resume, zlib_stream_split_frames) {
     auto config = pair_emulator_config();
     config.zlib_split_frames = 3;
     config.zlib_window_bits = 12;
@@ -144,19 +144,19 @@ TEST_P(PairResume, ZlibStreamSplitFrames) {
     run_resume_case(config, gw::compression::zlib_stream, GetParam());
 }
 
-TEST_P(PairResume, ZstdStream) {
+TEST_P(pair_resume, zstd_stream) {
     auto config = pair_emulator_config();
     config.zstd_window_log = 17;
     run_resume_case(config, gw::compression::zstd_stream, GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryFault, PairResume,
+INSTANTIATE_TEST_SUITE_P(every_fault, pair_resume,
                          testing::Values(fault::close_4000, fault::reconnect,
                                          fault::invalid_session_true, fault::zombie,
                                          fault::silent_zombie, fault::drop),
                          fault_name);
 
-TEST(Pair, ZlibStreamSplitAtEveryByte) {
+TEST(pair, zlib_stream_split_at_every_byte) {
     auto config = pair_emulator_config();
     config.zlib_split_frames = 1'000'000; // more parts than bytes: one byte per WebSocket message
     config.traffic_per_second = 10;
@@ -178,7 +178,7 @@ TEST(Pair, ZlibStreamSplitAtEveryByte) {
 // A lost session
 // -------------------------------------------------------------------------------------------------
 
-TEST(Pair, InvalidSessionFalseStartsANewSession) {
+TEST(pair, invalid_session_false_starts_a_new_session) {
     auto config = pair_emulator_config();
     config.traffic_per_second = 20;
     pair_driver p(config, {pair_shard_config()});
@@ -200,7 +200,7 @@ TEST(Pair, InvalidSessionFalseStartsANewSession) {
     EXPECT_EQ(stat(p, "0", "resumes"), 0U);
 }
 
-TEST(Pair, ExpiredSessionGetsOp9FalseOnResumeAndTheClientIdentifiesAgain) {
+TEST(pair, expired_session_gets_op_9_false_on_resume_and_the_client_identifies_again) {
     auto config = pair_emulator_config();
     config.session_ttl = 50ms; // shorter than the reconnect (connect_latency is 100 ms)
     pair_driver p(config, {pair_shard_config()});
@@ -220,7 +220,7 @@ TEST(Pair, ExpiredSessionGetsOp9FalseOnResumeAndTheClientIdentifiesAgain) {
     EXPECT_NE(p.world.log_json().find(R"("event":"session_expired")"), std::string::npos);
 }
 
-TEST(Pair, HeartbeatRequestIsAnsweredAtOnce) {
+TEST(pair, heartbeat_request_is_answered_at_once) {
     pair_driver p(pair_emulator_config(), {pair_shard_config()});
     p.start_all();
     p.run_for(3s);
@@ -232,7 +232,7 @@ TEST(Pair, HeartbeatRequestIsAnsweredAtOnce) {
     EXPECT_EQ(c.shard.stats().heartbeat_acks, beats + 1);
 }
 
-TEST(Pair, HeartbeatTimeoutClosesWith4009AndTheClientIdentifiesAgain) {
+TEST(pair, heartbeat_timeout_closes_with_4009_and_the_client_identifies_again) {
     pair_driver p(pair_emulator_config(), {pair_shard_config()});
     p.start_all();
     p.run_for(3s);
@@ -272,28 +272,28 @@ void expect_fatal(pair_driver& p, std::uint16_t code) {
     EXPECT_TRUE(c.dispatches.empty());
 }
 
-TEST(Pair, BadTokenIsFatal4004) {
+TEST(pair, bad_token_is_fatal_4004) {
     auto shard = pair_shard_config();
     shard.token = gw::secret("wrong-token");
     pair_driver p(pair_emulator_config(), {shard});
     expect_fatal(p, 4004);
 }
 
-TEST(Pair, TooManyGuildsIsFatal4011) {
+TEST(pair, too_many_guilds_is_fatal_4011) {
     auto config = pair_emulator_config();
     config.max_guilds_per_shard = 1;
     pair_driver p(config, {pair_shard_config()});
     expect_fatal(p, 4011);
 }
 
-TEST(Pair, UndocumentedIntentIsFatal4013) {
+TEST(pair, undocumented_intent_is_fatal_4013) {
     auto shard = pair_shard_config();
     shard.intents |= 1U << 17U;
     pair_driver p(pair_emulator_config(), {shard});
     expect_fatal(p, 4013);
 }
 
-TEST(Pair, PrivilegedIntentIsFatal4014) {
+TEST(pair, privileged_intent_is_fatal_4014) {
     for (std::uint64_t intent : {std::uint64_t{2}, std::uint64_t{256}, std::uint64_t{32768}}) {
         auto shard = pair_shard_config();
         shard.intents |= intent;
@@ -302,7 +302,7 @@ TEST(Pair, PrivilegedIntentIsFatal4014) {
     }
 }
 
-TEST(Pair, InvalidShardIsFatal4010) {
+TEST(pair, invalid_shard_is_fatal_4010) {
     // The client's encoder refuses an invalid `shard` before sending it, so Identify cannot carry
     // one; the emulator's close is injected instead (the 4010 check itself is a connection test).
     pair_driver p(pair_emulator_config(), {pair_shard_config()});
@@ -321,7 +321,7 @@ TEST(Pair, InvalidShardIsFatal4010) {
 // Many shards through the identify scheduler
 // -------------------------------------------------------------------------------------------------
 
-TEST(Pair, SixteenShardsWithMaxConcurrencyFourNeverHitPacing) {
+TEST(pair, sixteen_shards_with_max_concurrency_four_never_hit_pacing) {
     auto config = pair_emulator_config();
     config.max_concurrency = 4;
     config.identify_window = 5s;

@@ -36,7 +36,7 @@ void expect_realistic(snowflake id) {
     EXPECT_LT(created_unix_ms(id), y2026_ms) << id;
 }
 
-TEST(Catalog, SameSeedGivesSameContent) {
+TEST(catalog, same_seed_gives_same_content) {
     const catalog a(config_with(42));
     const catalog b(config_with(42));
     EXPECT_EQ(a.application_id(), b.application_id());
@@ -63,7 +63,7 @@ TEST(Catalog, SameSeedGivesSameContent) {
     }
 }
 
-TEST(Catalog, DifferentSeedsGiveDifferentContent) {
+TEST(catalog, different_seeds_give_different_content) {
     const catalog a(config_with(1));
     const catalog b(config_with(2));
     EXPECT_NE(a.bot_user().id, b.bot_user().id);
@@ -77,7 +77,7 @@ TEST(Catalog, DifferentSeedsGiveDifferentContent) {
     EXPECT_NE(a.member(a.guilds()[0], 1).id, b.member(b.guilds()[0], 1).id);
 }
 
-TEST(Catalog, GuildCountAndStructure) {
+TEST(catalog, guild_count_and_structure) {
     const catalog c(config_with(7, 25));
     ASSERT_EQ(c.guilds().size(), 25U);
     std::set<snowflake> ids;
@@ -93,7 +93,7 @@ TEST(Catalog, GuildCountAndStructure) {
                                [](const auto& x, const auto& y) { return x.id < y.id; }));
 }
 
-TEST(Catalog, SnowflakesLookReal) {
+TEST(catalog, snowflakes_look_real) {
     const catalog c(config_with(3));
     expect_realistic(c.application_id());
     EXPECT_EQ(c.application_id(), c.bot_user().id);
@@ -116,14 +116,14 @@ TEST(Catalog, SnowflakesLookReal) {
     }
 }
 
-TEST(Catalog, MakeSnowflakeLayout) {
+TEST(catalog, make_snowflake_layout) {
     const snowflake id = catalog::make_snowflake(123'456'789, 0x12345);
     EXPECT_EQ(id >> 22U, 123'456'789U);
     EXPECT_EQ(id & 0x3FFFFFU, 0x12345U);
     EXPECT_NE(catalog::make_snowflake(1, 1), catalog::make_snowflake(1, 2));
 }
 
-TEST(Catalog, MemberCountsVaryAroundTheConfiguredSize) {
+TEST(catalog, member_counts_vary_around_the_configured_size) {
     const catalog c(config_with(11, 40, 200));
     std::set<std::uint32_t> counts;
     for (const auto& g : c.guilds()) {
@@ -139,7 +139,7 @@ TEST(Catalog, MemberCountsVaryAroundTheConfiguredSize) {
     }
 }
 
-TEST(Catalog, GuildsSpreadOverShards) {
+TEST(catalog, guilds_spread_over_shards) {
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         const catalog c(config_with(seed, 10));
         for (const std::uint32_t shards : {3U, 4U, 5U, 8U}) {
@@ -152,7 +152,7 @@ TEST(Catalog, GuildsSpreadOverShards) {
     }
 }
 
-TEST(Catalog, GuildsForShardFollowsDiscordsFormula) {
+TEST(catalog, guilds_for_shard_follows_discords_formula) {
     const catalog c(config_with(5, 30));
     for (const std::uint32_t shards : {1U, 2U, 3U, 7U}) {
         std::size_t total = 0;
@@ -168,7 +168,7 @@ TEST(Catalog, GuildsForShardFollowsDiscordsFormula) {
     EXPECT_TRUE(c.guilds_for_shard(3, 3).empty());
 }
 
-TEST(Catalog, FindGuild) {
+TEST(catalog, find_guild) {
     const catalog c(config_with(9, 50));
     for (const auto& g : c.guilds()) {
         EXPECT_EQ(c.find_guild(g.id), &g);
@@ -177,7 +177,7 @@ TEST(Catalog, FindGuild) {
     EXPECT_EQ(c.find_guild(c.guilds()[0].id + 1), nullptr);
 }
 
-TEST(Catalog, MemberZeroIsTheBot) {
+TEST(catalog, member_zero_is_the_bot) {
     const catalog c(config_with(4));
     for (const auto& g : c.guilds()) {
         const auto bot = c.member(g, 0);
@@ -187,7 +187,7 @@ TEST(Catalog, MemberZeroIsTheBot) {
     }
 }
 
-TEST(Catalog, UsersLookPlausible) {
+TEST(catalog, users_look_plausible) {
     const catalog c(config_with(6));
     const auto& g = c.guilds()[0];
     std::set<snowflake> ids;
@@ -207,7 +207,7 @@ TEST(Catalog, UsersLookPlausible) {
     EXPECT_TRUE(c.bot_user().global_name.empty());
 }
 
-TEST(Catalog, MemberIndexInvertsMember) {
+TEST(catalog, member_index_inverts_member) {
     const catalog c(config_with(8, 10, 300));
     for (const auto& g : c.guilds()) {
         for (std::uint32_t m = 0; m < g.member_count; ++m) {
@@ -216,7 +216,7 @@ TEST(Catalog, MemberIndexInvertsMember) {
     }
 }
 
-TEST(Catalog, MemberIndexRejectsStrangers) {
+TEST(catalog, member_index_rejects_strangers) {
     const catalog c(config_with(8, 10, 300));
     const auto& a = c.guilds()[0];
     const auto& b = c.guilds()[1];
@@ -232,7 +232,7 @@ TEST(Catalog, MemberIndexRejectsStrangers) {
     EXPECT_FALSE(c.member_index(shrunk, c.member(a, 5).id));
 }
 
-TEST(Catalog, HugeGuildsCostNothingUpFront) {
+TEST(catalog, huge_guilds_cost_nothing_up_front) {
     // 2000 guilds of about a million members each: members are computed, never stored.
     const catalog c(config_with(12, 2'000, 1'000'000));
     ASSERT_EQ(c.guilds().size(), 2'000U);

@@ -57,7 +57,7 @@ void expect_malformed(opcode op, std::initializer_list<std::string_view> bodies,
 // The frame itself
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, FrameOver4096BytesIs4002) {
+TEST(emulator_client_command, frame_over_4096_bytes_is_4002) {
     emu::client_command_reader reader;
     const std::string prefix = R"({"op":1,"d":null,"pad":")";
     std::string at_limit = prefix + std::string(4096 - prefix.size() - 2, 'x') + "\"}";
@@ -67,7 +67,7 @@ TEST(EmulatorClientCommand, FrameOver4096BytesIs4002) {
     expect_violation(reader, over, close_code::decode_error, "payload over 4096 bytes", {});
 }
 
-TEST(EmulatorClientCommand, AnythingButOneJsonObjectIs4002) {
+TEST(emulator_client_command, anything_but_one_json_object_is_4002) {
     emu::client_command_reader reader;
     // The object is level 0, so 64 nested arrays in a member reach level 64, the most allowed.
     const std::string too_deep =
@@ -87,7 +87,7 @@ TEST(EmulatorClientCommand, AnythingButOneJsonObjectIs4002) {
     }
 }
 
-TEST(EmulatorClientCommand, MissingOrNonIntegerOpIs4001) {
+TEST(emulator_client_command, missing_or_non_integer_op_is_4001) {
     emu::client_command_reader reader;
     for (const auto* text : {"{}", R"({"d":null})", R"({"op":"1"})", R"({"op":1.5})",
                              R"({"op":null})", R"({"op":[1]})"}) {
@@ -95,7 +95,7 @@ TEST(EmulatorClientCommand, MissingOrNonIntegerOpIs4001) {
     }
 }
 
-TEST(EmulatorClientCommand, UnknownOrServerOnlyOpcodeIs4001) {
+TEST(emulator_client_command, unknown_or_server_only_opcode_is_4001) {
     emu::client_command_reader reader;
     for (const auto* text : {R"({"op":5,"d":{}})", R"({"op":12})", R"({"op":99,"d":null})",
                              R"({"op":-1})", R"({"op":9223372036854775807})"}) {
@@ -108,7 +108,7 @@ TEST(EmulatorClientCommand, UnknownOrServerOnlyOpcodeIs4001) {
     }
 }
 
-TEST(EmulatorClientCommand, OfDuplicateKeysTheLastCounts) {
+TEST(emulator_client_command, of_duplicate_keys_the_last_counts) {
     emu::client_command_reader reader;
     const auto hb = command_of<emu::heartbeat_command>(reader, R"({"op":2,"d":7,"op":1})");
     EXPECT_EQ(hb.seq, 7U);
@@ -117,7 +117,7 @@ TEST(EmulatorClientCommand, OfDuplicateKeysTheLastCounts) {
 // Heartbeat
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, HeartbeatCarriesTheSequenceOrNull) {
+TEST(emulator_client_command, heartbeat_carries_the_sequence_or_null) {
     emu::client_command_reader reader;
     EXPECT_EQ(command_of<emu::heartbeat_command>(reader, frame(opcode::heartbeat, "null")).seq,
               std::nullopt);
@@ -130,13 +130,13 @@ TEST(EmulatorClientCommand, HeartbeatCarriesTheSequenceOrNull) {
         18'446'744'073'709'551'615U);
 }
 
-TEST(EmulatorClientCommand, MalformedHeartbeatIs4001) {
+TEST(emulator_client_command, malformed_heartbeat_is_4001) {
     expect_malformed(opcode::heartbeat,
                      {R"("5")", "-1", "1.5", "1e3", "{}", "[]", "true", "18446744073709551616"},
                      "heartbeat d must be an integer or null");
 }
 
-TEST(EmulatorClientCommand, HeartbeatFromTheClientEncoderIsRead) {
+TEST(emulator_client_command, heartbeat_from_the_client_encoder_is_read) {
     emu::client_command_reader reader;
     std::string text;
     ASSERT_FALSE(gw::encode(gw::heartbeat{12}, text));
@@ -146,7 +146,7 @@ TEST(EmulatorClientCommand, HeartbeatFromTheClientEncoderIsRead) {
 // Identify
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, IdentifyCarriesTokenIntentsShardAndLargeThreshold) {
+TEST(emulator_client_command, identify_carries_token_intents_shard_and_large_threshold) {
     emu::client_command_reader reader;
     const auto c = command_of<emu::identify_command>(
         reader, frame(opcode::identify,
@@ -164,7 +164,7 @@ TEST(EmulatorClientCommand, IdentifyCarriesTokenIntentsShardAndLargeThreshold) {
     EXPECT_EQ(c.large_threshold, 250U);
 }
 
-TEST(EmulatorClientCommand, IdentifyWithoutShardIsShardZeroOfOne) {
+TEST(emulator_client_command, identify_without_shard_is_shard_zero_of_one) {
     emu::client_command_reader reader;
     for (const auto* d : {R"({"token":"t","properties":{},"intents":0})",
                           R"({"token":"t","properties":{},"intents":0,"shard":null})"}) {
@@ -177,7 +177,8 @@ TEST(EmulatorClientCommand, IdentifyWithoutShardIsShardZeroOfOne) {
     }
 }
 
-TEST(EmulatorClientCommand, IdentifyWithAnInvalidShardIsReadForTheConnectionToClose4010) {
+TEST(emulator_client_command,
+     identify_with_an_invalid_shard_is_read_for_the_connection_to_close_4010) {
     emu::client_command_reader reader;
     for (const auto* shard : {"[1,1]", "[0,0]", "[0]", "[0,1,2]", R"(["0",1])", "[-1,2]", "[]",
                               "{}", "5", "[0,4294967296]"}) {
@@ -189,7 +190,7 @@ TEST(EmulatorClientCommand, IdentifyWithAnInvalidShardIsReadForTheConnectionToCl
     }
 }
 
-TEST(EmulatorClientCommand, MalformedIdentifyIs4001) {
+TEST(emulator_client_command, malformed_identify_is_4001) {
     expect_malformed(
         opcode::identify,
         {"null", "[]", "{}", R"({"properties":{},"intents":1})", R"({"token":"t","intents":1})",
@@ -207,7 +208,7 @@ TEST(EmulatorClientCommand, MalformedIdentifyIs4001) {
         "malformed identify");
 }
 
-TEST(EmulatorClientCommand, IdentifyFromTheClientEncoderIsRead) {
+TEST(emulator_client_command, identify_from_the_client_encoder_is_read) {
     emu::client_command_reader reader;
     gw::identify id;
     id.token = gw::secret("secret-token");
@@ -228,7 +229,7 @@ TEST(EmulatorClientCommand, IdentifyFromTheClientEncoderIsRead) {
 // Resume
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, ResumeCarriesTokenSessionAndSeq) {
+TEST(emulator_client_command, resume_carries_token_session_and_seq) {
     emu::client_command_reader reader;
     const auto c = command_of<emu::resume_command>(
         reader,
@@ -244,7 +245,7 @@ TEST(EmulatorClientCommand, ResumeCarriesTokenSessionAndSeq) {
     EXPECT_EQ(encoded.seq, 99U);
 }
 
-TEST(EmulatorClientCommand, MalformedResumeIs4001) {
+TEST(emulator_client_command, malformed_resume_is_4001) {
     expect_malformed(
         opcode::resume,
         {"null", "{}", R"({"session_id":"s","seq":1})", R"({"token":"t","seq":1})",
@@ -257,7 +258,7 @@ TEST(EmulatorClientCommand, MalformedResumeIs4001) {
 // Presence Update
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, PresenceUpdateIsValidated) {
+TEST(emulator_client_command, presence_update_is_validated) {
     emu::client_command_reader reader;
     for (const auto* d : {R"({"status":"online","activities":[]})",
                           R"({"since":91879201,"activities":[{"name":"x","type":0}],)"
@@ -272,7 +273,7 @@ TEST(EmulatorClientCommand, PresenceUpdateIsValidated) {
     command_of<emu::presence_update_command>(reader, text);
 }
 
-TEST(EmulatorClientCommand, MalformedPresenceUpdateIs4001) {
+TEST(emulator_client_command, malformed_presence_update_is_4001) {
     expect_malformed(opcode::presence_update,
                      {"null", "{}", R"({"status":"online"})", R"({"activities":[]})",
                       R"({"status":"busy","activities":[]})",
@@ -289,7 +290,7 @@ TEST(EmulatorClientCommand, MalformedPresenceUpdateIs4001) {
 // Voice State Update
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, VoiceStateUpdateCarriesGuildChannelAndFlags) {
+TEST(emulator_client_command, voice_state_update_carries_guild_channel_and_flags) {
     emu::client_command_reader reader;
     const auto join = command_of<emu::voice_state_update_command>(
         reader, frame(opcode::voice_state_update,
@@ -306,7 +307,7 @@ TEST(EmulatorClientCommand, VoiceStateUpdateCarriesGuildChannelAndFlags) {
     EXPECT_TRUE(leave.self_deaf);
 }
 
-TEST(EmulatorClientCommand, MalformedVoiceStateUpdateIs4001) {
+TEST(emulator_client_command, malformed_voice_state_update_is_4001) {
     expect_malformed(
         opcode::voice_state_update,
         {"null", "{}", R"({"channel_id":null,"self_mute":false,"self_deaf":false})",
@@ -323,7 +324,7 @@ TEST(EmulatorClientCommand, MalformedVoiceStateUpdateIs4001) {
 // Request Guild Members
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, RequestGuildMembersByQuery) {
+TEST(emulator_client_command, request_guild_members_by_query) {
     emu::client_command_reader reader;
     const auto c = command_of<emu::request_guild_members_command>(
         reader, frame(opcode::request_guild_members,
@@ -336,7 +337,7 @@ TEST(EmulatorClientCommand, RequestGuildMembersByQuery) {
     EXPECT_TRUE(c.request.user_ids.empty());
 }
 
-TEST(EmulatorClientCommand, RequestGuildMembersByUserIds) {
+TEST(emulator_client_command, request_guild_members_by_user_ids) {
     emu::client_command_reader reader;
     const auto many = command_of<emu::request_guild_members_command>(
         reader, frame(opcode::request_guild_members, R"({"guild_id":5,"user_ids":["1",2]})"));
@@ -347,7 +348,7 @@ TEST(EmulatorClientCommand, RequestGuildMembersByUserIds) {
     EXPECT_EQ(one.request.user_ids, (std::vector<gw::snowflake>{7}));
 }
 
-TEST(EmulatorClientCommand, RequestGuildMembersDropsANonceOver32Bytes) {
+TEST(emulator_client_command, request_guild_members_drops_a_nonce_over_32_bytes) {
     emu::client_command_reader reader;
     const std::string d32 =
         R"({"guild_id":"5","query":"","limit":0,"nonce":")" + std::string(32, 'n') + "\"}";
@@ -362,7 +363,7 @@ TEST(EmulatorClientCommand, RequestGuildMembersDropsANonceOver32Bytes) {
                      .request.nonce);
 }
 
-TEST(EmulatorClientCommand, MalformedRequestGuildMembersIs4001) {
+TEST(emulator_client_command, malformed_request_guild_members_is_4001) {
     expect_malformed(opcode::request_guild_members,
                      {"null", "[]", R"({"guild_id":"0","query":"","limit":0})",
                       R"({"guild_id":"5","query":5,"limit":0})",
@@ -381,21 +382,21 @@ TEST(EmulatorClientCommand, MalformedRequestGuildMembersIs4001) {
 // Request Soundboard Sounds and Request Channel Info
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, RequestSoundboardSoundsCarriesTheGuilds) {
+TEST(emulator_client_command, request_soundboard_sounds_carries_the_guilds) {
     emu::client_command_reader reader;
     const auto c = command_of<emu::request_soundboard_sounds_command>(
         reader, frame(opcode::request_soundboard_sounds, R"({"guild_ids":["3",4]})"));
     EXPECT_EQ(c.guild_ids, (std::vector<gw::snowflake>{3, 4}));
 }
 
-TEST(EmulatorClientCommand, MalformedRequestSoundboardSoundsIs4001) {
+TEST(emulator_client_command, malformed_request_soundboard_sounds_is_4001) {
     expect_malformed(opcode::request_soundboard_sounds,
                      {"null", "{}", R"({"guild_ids":[]})", R"({"guild_ids":"3"})",
                       R"({"guild_ids":["x"]})", R"({"guild_ids":[0]})"},
                      "malformed request soundboard sounds");
 }
 
-TEST(EmulatorClientCommand, RequestChannelInfoCarriesGuildAndFields) {
+TEST(emulator_client_command, request_channel_info_carries_guild_and_fields) {
     emu::client_command_reader reader;
     const auto c = command_of<emu::request_channel_info_command>(
         reader, frame(opcode::request_channel_info,
@@ -404,7 +405,7 @@ TEST(EmulatorClientCommand, RequestChannelInfoCarriesGuildAndFields) {
     EXPECT_EQ(c.fields, (std::vector<std::string>{"status", "voice_start_time"}));
 }
 
-TEST(EmulatorClientCommand, MalformedRequestChannelInfoIs4001) {
+TEST(emulator_client_command, malformed_request_channel_info_is_4001) {
     expect_malformed(opcode::request_channel_info,
                      {"null", "{}", R"({"fields":["status"]})", R"({"guild_id":"9"})",
                       R"({"guild_id":"9","fields":[]})", R"({"guild_id":"9","fields":["topic"]})",
@@ -415,7 +416,7 @@ TEST(EmulatorClientCommand, MalformedRequestChannelInfoIs4001) {
 // The rest
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorClientCommand, OpcodeOfEachCommand) {
+TEST(emulator_client_command, opcode_of_each_command) {
     EXPECT_EQ(emu::opcode_of(emu::heartbeat_command{}), opcode::heartbeat);
     EXPECT_EQ(emu::opcode_of(emu::identify_command{}), opcode::identify);
     EXPECT_EQ(emu::opcode_of(emu::presence_update_command{}), opcode::presence_update);
@@ -427,7 +428,7 @@ TEST(EmulatorClientCommand, OpcodeOfEachCommand) {
     EXPECT_EQ(emu::opcode_of(emu::request_channel_info_command{}), opcode::request_channel_info);
 }
 
-TEST(EmulatorClientCommand, ViewsPointIntoTheReaderNotIntoTheFrame) {
+TEST(emulator_client_command, views_point_into_the_reader_not_into_the_frame) {
     emu::client_command_reader reader;
     auto text = frame(opcode::resume, R"({"token":"tok","session_id":"s1","seq":1})");
     const auto r = reader.read(text);
@@ -437,7 +438,7 @@ TEST(EmulatorClientCommand, ViewsPointIntoTheReaderNotIntoTheFrame) {
     EXPECT_EQ(c.session_id, "s1");
 }
 
-TEST(EmulatorClientCommand, IsJsonObjectOrArray) {
+TEST(emulator_client_command, is_json_object_or_array) {
     emu::client_command_reader reader;
     EXPECT_TRUE(reader.is_json_object_or_array("{}"));
     EXPECT_TRUE(reader.is_json_object_or_array(R"({"a":[1,2,{"b":null}]})"));

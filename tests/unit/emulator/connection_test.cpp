@@ -32,7 +32,7 @@ std::size_t guild_count(const emulator_harness& h, std::uint32_t shard, std::uin
 // Hello, version and encoding
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, SendsHelloFirst) {
+TEST(emulator_connection, sends_hello_first) {
     emulator_harness h;
     auto& c = h.connect();
     ASSERT_EQ(c.frames.size(), 1U);
@@ -41,7 +41,7 @@ TEST(EmulatorConnection, SendsHelloFirst) {
     EXPECT_FALSE(c.conn->shard_id());
 }
 
-TEST(EmulatorConnection, ParsesTheQueryString) {
+TEST(emulator_connection, parses_the_query_string) {
     auto p = emu::parse_connect_query("v=9&encoding=json&compress=zstd-stream&other=1");
     EXPECT_EQ(p.version, 9);
     EXPECT_EQ(p.encoding, "json");
@@ -52,7 +52,7 @@ TEST(EmulatorConnection, ParsesTheQueryString) {
               gw::compression::zlib_stream);
 }
 
-TEST(EmulatorConnection, BadVersionCloses4012WithoutHello) {
+TEST(emulator_connection, bad_version_closes_4012_without_hello) {
     for (const char* query : {"v=8&encoding=json", "v=11", "v=abc"}) {
         emulator_harness h;
         auto& c = h.connect(query);
@@ -65,7 +65,7 @@ TEST(EmulatorConnection, BadVersionCloses4012WithoutHello) {
     EXPECT_EQ(h.connect("v=9").close_code(), 0); // v9 is still available
 }
 
-TEST(EmulatorConnection, EtfIsNotEmulatedAndCloses4002) {
+TEST(emulator_connection, etf_is_not_emulated_and_closes_4002) {
     emulator_harness h;
     auto& c = h.connect("v=10&encoding=etf");
     EXPECT_EQ(c.close_code(), 4002);
@@ -75,7 +75,7 @@ TEST(EmulatorConnection, EtfIsNotEmulatedAndCloses4002) {
 // Heartbeats
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, AcksEveryHeartbeat) {
+TEST(emulator_connection, acks_every_heartbeat) {
     emulator_harness h;
     auto& c = h.connect();
     h.heartbeat(c);
@@ -85,7 +85,7 @@ TEST(EmulatorConnection, AcksEveryHeartbeat) {
     EXPECT_EQ(c.frames[2].text, R"({"op":11})");
 }
 
-TEST(EmulatorConnection, HeartbeatTimeoutCloses4009AndDestroysTheSession) {
+TEST(emulator_connection, heartbeat_timeout_closes_4009_and_destroys_the_session) {
     identified t;
     auto& h = t.h;
     const auto session = emulator_harness::session_id_of(*t.c);
@@ -99,7 +99,7 @@ TEST(EmulatorConnection, HeartbeatTimeoutCloses4009AndDestroysTheSession) {
     EXPECT_EQ(again.frames[1].text, R"({"op":9,"d":false})");
 }
 
-TEST(EmulatorConnection, EachHeartbeatExtendsTheDeadline) {
+TEST(emulator_connection, each_heartbeat_extends_the_deadline) {
     emulator_harness h;
     auto& c = h.connect();
     for (int i = 0; i < 5; ++i) {
@@ -112,7 +112,7 @@ TEST(EmulatorConnection, EachHeartbeatExtendsTheDeadline) {
     EXPECT_EQ(c.close_code(), 4009);
 }
 
-TEST(EmulatorConnection, MalformedHeartbeatCloses4001) {
+TEST(emulator_connection, malformed_heartbeat_closes_4001) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, R"({"op":1,"d":"7"})");
@@ -122,7 +122,7 @@ TEST(EmulatorConnection, MalformedHeartbeatCloses4001) {
 // Decode errors (4002)
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, FrameOver4096BytesCloses4002) {
+TEST(emulator_connection, frame_over_4096_bytes_closes_4002) {
     emulator_harness h;
     auto& ok = h.connect();
     std::string exact = R"({"op":1,"d":null,"pad":")";
@@ -137,7 +137,7 @@ TEST(EmulatorConnection, FrameOver4096BytesCloses4002) {
     EXPECT_EQ(big.close_code(), 4002);
 }
 
-TEST(EmulatorConnection, InvalidJsonCloses4002) {
+TEST(emulator_connection, invalid_json_closes_4002) {
     for (const char* bad : {R"({"op":1,)", R"({"op":1}x)", R"({"op":1,"x":tru})", "[1]", "1",
                             R"({"op":1,"x":"\u12"})", ""}) {
         emulator_harness h;
@@ -147,7 +147,7 @@ TEST(EmulatorConnection, InvalidJsonCloses4002) {
     }
 }
 
-TEST(EmulatorConnection, BinaryFrameCloses4002) {
+TEST(emulator_connection, binary_frame_closes_4002) {
     emulator_harness h;
     auto& c = h.connect();
     const std::array<std::byte, 2> bytes{std::byte{0x78}, std::byte{0x9c}};
@@ -159,7 +159,7 @@ TEST(EmulatorConnection, BinaryFrameCloses4002) {
 // Unknown opcodes and malformed payloads (4001)
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, UnknownOpcodeCloses4001) {
+TEST(emulator_connection, unknown_opcode_closes_4001) {
     for (const char* bad :
          {R"({"op":5,"d":null})", R"({"op":99})", R"({"op":11})", R"({"op":10,"d":{}})",
           R"({"d":null})", R"({"op":"1"})", R"({"op":1.5})"}) {
@@ -170,7 +170,7 @@ TEST(EmulatorConnection, UnknownOpcodeCloses4001) {
     }
 }
 
-TEST(EmulatorConnection, MalformedIdentifyCloses4001) {
+TEST(emulator_connection, malformed_identify_closes_4001) {
     for (
         const char* bad : {
             R"({"op":2,"d":{"properties":{},"intents":1}})",                 // no token
@@ -191,7 +191,7 @@ TEST(EmulatorConnection, MalformedIdentifyCloses4001) {
     }
 }
 
-TEST(EmulatorConnection, IdentifyIgnoresUnknownKeysAndAcceptsAPresence) {
+TEST(emulator_connection, identify_ignores_unknown_keys_and_accepts_a_presence) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(
@@ -207,7 +207,7 @@ TEST(EmulatorConnection, IdentifyIgnoresUnknownKeysAndAcceptsAPresence) {
 // Authentication (4003, 4004, 4005)
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, CommandBeforeIdentifyCloses4003) {
+TEST(emulator_connection, command_before_identify_closes_4003) {
     emulator_harness h;
     auto& c = h.connect();
     h.heartbeat(c); // heartbeats are allowed before identifying
@@ -215,7 +215,7 @@ TEST(EmulatorConnection, CommandBeforeIdentifyCloses4003) {
     EXPECT_EQ(c.close_code(), 4003);
 }
 
-TEST(EmulatorConnection, BadTokenCloses4004) {
+TEST(emulator_connection, bad_token_closes_4004) {
     for (const char* token : {"wrong", ""}) {
         emulator_harness h;
         auto& c = h.connect();
@@ -225,7 +225,7 @@ TEST(EmulatorConnection, BadTokenCloses4004) {
     }
 }
 
-TEST(EmulatorConnection, TokenWithTheBotPrefixIsAccepted) {
+TEST(emulator_connection, token_with_the_bot_prefix_is_accepted) {
     // Discord takes "Bot <token>" in Identify as well as the bare token; Discordeno sends the
     // prefix.
     emulator_harness h;
@@ -237,7 +237,7 @@ TEST(EmulatorConnection, TokenWithTheBotPrefixIsAccepted) {
     EXPECT_EQ(other.close_code(), 4004);
 }
 
-TEST(EmulatorConnection, AnyNonEmptyTokenWithoutConfiguredTokens) {
+TEST(emulator_connection, any_non_empty_token_without_configured_tokens) {
     auto config = emulator_test_config();
     config.tokens.clear();
     emulator_harness h(config);
@@ -246,13 +246,13 @@ TEST(EmulatorConnection, AnyNonEmptyTokenWithoutConfiguredTokens) {
     EXPECT_EQ(c.dispatches("READY").size(), 1U);
 }
 
-TEST(EmulatorConnection, SecondIdentifyCloses4005) {
+TEST(emulator_connection, second_identify_closes_4005) {
     identified t;
     t.h.identify(*t.c);
     EXPECT_EQ(t.c->close_code(), 4005);
 }
 
-TEST(EmulatorConnection, ResumeAfterIdentifyCloses4005) {
+TEST(emulator_connection, resume_after_identify_closes_4005) {
     identified t;
     t.h.text(*t.c, emulator_harness::resume_frame(emulator_harness::session_id_of(*t.c), 1));
     EXPECT_EQ(t.c->close_code(), 4005);
@@ -260,7 +260,7 @@ TEST(EmulatorConnection, ResumeAfterIdentifyCloses4005) {
 
 // The connection's own rules come before the shape of `d` (client_command.hpp reads `d`; the
 // connection decides whether the command was allowed at all).
-TEST(EmulatorConnection, MalformedCommandBeforeIdentifyCloses4003Not4001) {
+TEST(emulator_connection, malformed_command_before_identify_closes_4003_not_4001) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, R"({"op":3,"d":{"status":"busy"}})");
@@ -269,7 +269,7 @@ TEST(EmulatorConnection, MalformedCommandBeforeIdentifyCloses4003Not4001) {
         << "commands are logged only once the client identified";
 }
 
-TEST(EmulatorConnection, MalformedSecondIdentifyOrResumeCloses4005Not4001) {
+TEST(emulator_connection, malformed_second_identify_or_resume_closes_4005_not_4001) {
     for (const char* bad : {R"({"op":2,"d":null})", R"({"op":6,"d":{"seq":"x"}})"}) {
         identified t;
         t.h.text(*t.c, bad);
@@ -277,7 +277,7 @@ TEST(EmulatorConnection, MalformedSecondIdentifyOrResumeCloses4005Not4001) {
     }
 }
 
-TEST(EmulatorConnection, MalformedCommandIsLoggedThenCloses4001) {
+TEST(emulator_connection, malformed_command_is_logged_then_closes_4001) {
     identified t;
     t.h.text(*t.c, R"({"op":31,"d":{"guild_ids":[]}})");
     EXPECT_EQ(t.c->close_code(), 4001);
@@ -289,7 +289,7 @@ TEST(EmulatorConnection, MalformedCommandIsLoggedThenCloses4001) {
     EXPECT_LT(command, violation);
 }
 
-TEST(EmulatorConnection, ServerOnlyOpcodeCloses4001EvenBeforeIdentify) {
+TEST(emulator_connection, server_only_opcode_closes_4001_even_before_identify) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, R"({"op":7,"d":null})");
@@ -299,7 +299,7 @@ TEST(EmulatorConnection, ServerOnlyOpcodeCloses4001EvenBeforeIdentify) {
 // Resume (4007, op 9, replay)
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, ResumeWithSeqAheadCloses4007) {
+TEST(emulator_connection, resume_with_seq_ahead_closes_4007) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     const auto last = t.c->frames.back().s.value();
@@ -309,7 +309,7 @@ TEST(EmulatorConnection, ResumeWithSeqAheadCloses4007) {
     EXPECT_EQ(c.close_code(), 4007);
 }
 
-TEST(EmulatorConnection, ResumeOlderThanTheReplayBufferCloses4007) {
+TEST(emulator_connection, resume_older_than_the_replay_buffer_closes_4007) {
     auto config = emulator_test_config();
     config.replay_buffer_events = 2;
     identified t(config);
@@ -329,14 +329,14 @@ TEST(EmulatorConnection, ResumeOlderThanTheReplayBufferCloses4007) {
     EXPECT_EQ(d.dispatches().size(), 3U); // 2 replayed + RESUMED
 }
 
-TEST(EmulatorConnection, MalformedResumeCloses4001) {
+TEST(emulator_connection, malformed_resume_closes_4001) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, R"({"op":6,"d":{"token":"good-token-SECRET","session_id":"x"}})");
     EXPECT_EQ(c.close_code(), 4001);
 }
 
-TEST(EmulatorConnection, ResumeWithBadTokenCloses4004) {
+TEST(emulator_connection, resume_with_bad_token_closes_4004) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->on_transport_lost(t.h.now);
@@ -345,7 +345,7 @@ TEST(EmulatorConnection, ResumeWithBadTokenCloses4004) {
     EXPECT_EQ(c.close_code(), 4004);
 }
 
-TEST(EmulatorConnection, ReplaysMissedDispatchesInOrderThenResumed) {
+TEST(emulator_connection, replays_missed_dispatches_in_order_then_resumed) {
     identified t;
     auto& h = t.h;
     const auto session = emulator_harness::session_id_of(*t.c);
@@ -378,7 +378,7 @@ TEST(EmulatorConnection, ReplaysMissedDispatchesInOrderThenResumed) {
     EXPECT_NE(h.world.log_json().find(R"("event":"replay","count":3)"), std::string::npos);
 }
 
-TEST(EmulatorConnection, ResumeOfUnknownSessionGetsOp9False) {
+TEST(emulator_connection, resume_of_unknown_session_gets_op_9_false) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, emulator_harness::resume_frame("0123456789abcdef0123456789abcdef", 0));
@@ -386,7 +386,7 @@ TEST(EmulatorConnection, ResumeOfUnknownSessionGetsOp9False) {
     EXPECT_TRUE(c.conn->open());
 }
 
-TEST(EmulatorConnection, ResumeOfExpiredSessionGetsOp9False) {
+TEST(emulator_connection, resume_of_expired_session_gets_op_9_false) {
     auto config = emulator_test_config();
     config.session_ttl = 10s;
     identified t(config);
@@ -398,7 +398,7 @@ TEST(EmulatorConnection, ResumeOfExpiredSessionGetsOp9False) {
     EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})");
 }
 
-TEST(EmulatorConnection, ClientClose1000DestroysTheSession) {
+TEST(emulator_connection, client_close_1000_destroys_the_session) {
     for (const std::uint16_t code : {std::uint16_t{1000}, std::uint16_t{1001}}) {
         identified t;
         const auto session = emulator_harness::session_id_of(*t.c);
@@ -410,7 +410,7 @@ TEST(EmulatorConnection, ClientClose1000DestroysTheSession) {
     }
 }
 
-TEST(EmulatorConnection, ClientClose4000DetachesTheSession) {
+TEST(emulator_connection, client_close_4000_detaches_the_session) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->on_client_close(t.h.now, 4000);
@@ -419,7 +419,7 @@ TEST(EmulatorConnection, ClientClose4000DetachesTheSession) {
     EXPECT_EQ(c.frames.back().t, "RESUMED");
 }
 
-TEST(EmulatorConnection, ResumeKicksTheConnectionStillHoldingTheSession) {
+TEST(emulator_connection, resume_kicks_the_connection_still_holding_the_session) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     std::vector<std::uint64_t> woken;
@@ -435,7 +435,7 @@ TEST(EmulatorConnection, ResumeKicksTheConnectionStillHoldingTheSession) {
 // 4008 rate limit
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, The121stFrameIn60SecondsCloses4008) {
+TEST(emulator_connection, the_121_st_frame_in_60_seconds_closes_4008) {
     emulator_harness h;
     auto& c = h.connect();
     for (int i = 0; i < 120; ++i) {
@@ -447,7 +447,7 @@ TEST(EmulatorConnection, The121stFrameIn60SecondsCloses4008) {
     EXPECT_EQ(c.close_code(), 4008);
 }
 
-TEST(EmulatorConnection, RateLimitWindowSlides) {
+TEST(emulator_connection, rate_limit_window_slides) {
     emulator_harness h;
     auto& c = h.connect();
     for (int i = 0; i < 120; ++i) {
@@ -467,7 +467,7 @@ TEST(EmulatorConnection, RateLimitWindowSlides) {
 // Identify checks (4010, 4011, 4013, 4014)
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, InvalidShardCloses4010) {
+TEST(emulator_connection, invalid_shard_closes_4010) {
     for (const char* shard :
          {"[2,2]", "[0,0]", "[1]", "[0,1,2]", "\"x\"", "[-1,2]", "[0.5,2]", "{}"}) {
         emulator_harness h;
@@ -479,7 +479,7 @@ TEST(EmulatorConnection, InvalidShardCloses4010) {
     }
 }
 
-TEST(EmulatorConnection, TooManyGuildsForOneShardCloses4011) {
+TEST(emulator_connection, too_many_guilds_for_one_shard_closes_4011) {
     auto config = emulator_test_config();
     config.max_guilds_per_shard = 1;
     emulator_harness h(config);
@@ -503,7 +503,7 @@ TEST(EmulatorConnection, TooManyGuildsForOneShardCloses4011) {
     EXPECT_EQ(ok.close_code(), 0);
 }
 
-TEST(EmulatorConnection, UndocumentedIntentCloses4013) {
+TEST(emulator_connection, undocumented_intent_closes_4013) {
     emulator_harness h;
     auto& c = h.connect();
     h.identify(c, gw::shard_id{0, 1}, guilds_intent | (1U << 17U));
@@ -517,7 +517,7 @@ TEST(EmulatorConnection, UndocumentedIntentCloses4013) {
     EXPECT_EQ(d.close_code(), 0);
 }
 
-TEST(EmulatorConnection, PrivilegedIntentNotAllowedCloses4014) {
+TEST(emulator_connection, privileged_intent_not_allowed_closes_4014) {
     for (std::uint64_t intent : {std::uint64_t{2}, std::uint64_t{256}, std::uint64_t{32768}}) {
         emulator_harness h;
         auto& c = h.connect();
@@ -541,7 +541,7 @@ std::uint64_t remaining_starts(const emulator_harness& h) {
     return std::stoull(json.substr(at));
 }
 
-TEST(EmulatorConnection, IdentifyPacingPerBucket) {
+TEST(emulator_connection, identify_pacing_per_bucket) {
     auto config = emulator_test_config();
     config.max_concurrency = 2;
     config.identify_window = 5s;
@@ -572,7 +572,7 @@ TEST(EmulatorConnection, IdentifyPacingPerBucket) {
     EXPECT_EQ(remaining_starts(h), 997U);
 }
 
-TEST(EmulatorConnection, ExhaustedBudgetResetsTheTokenAndEndsEverySession) {
+TEST(emulator_connection, exhausted_budget_resets_the_token_and_ends_every_session) {
     auto config = emulator_test_config();
     config.session_start_total = 2;
     config.identify_window = 0ms;
@@ -603,7 +603,7 @@ TEST(EmulatorConnection, ExhaustedBudgetResetsTheTokenAndEndsEverySession) {
     EXPECT_NE(h.world.stats_json().find(R"("token_reset":true)"), std::string::npos);
 }
 
-TEST(EmulatorConnection, ResumeDoesNotSpendTheBudget) {
+TEST(emulator_connection, resume_does_not_spend_the_budget) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     const auto before = remaining_starts(t.h);
@@ -617,7 +617,7 @@ TEST(EmulatorConnection, ResumeDoesNotSpendTheBudget) {
 // READY and GUILD_CREATE
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, ReadyThenGuildCreatesInSequence) {
+TEST(emulator_connection, ready_then_guild_creates_in_sequence) {
     emulator_harness h;
     auto& c = h.connect();
     h.identify(c, gw::shard_id{0, 2}, guilds_intent);
@@ -639,14 +639,14 @@ TEST(EmulatorConnection, ReadyThenGuildCreatesInSequence) {
     EXPECT_EQ(c.conn->shard_id(), 0U);
 }
 
-TEST(EmulatorConnection, NoGuildCreateWithoutTheGuildsIntent) {
+TEST(emulator_connection, no_guild_create_without_the_guilds_intent) {
     emulator_harness h;
     auto& c = h.connect();
     h.identify(c, gw::shard_id{0, 1}, messages_intent);
     EXPECT_EQ(c.dispatches().size(), 1U);
 }
 
-TEST(EmulatorConnection, SessionIdsAreFreshAndRepeatPerSeed) {
+TEST(emulator_connection, session_ids_are_fresh_and_repeat_per_seed) {
     auto ids = [] {
         auto config = emulator_test_config();
         config.identify_window = 0ms;
@@ -668,7 +668,7 @@ TEST(EmulatorConnection, SessionIdsAreFreshAndRepeatPerSeed) {
 // Fault scripts
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, InjectCloseSendsTheCodeAndKeepsTheSession) {
+TEST(emulator_connection, inject_close_sends_the_code_and_keeps_the_session) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->inject_close(t.h.now, 4000);
@@ -679,7 +679,7 @@ TEST(EmulatorConnection, InjectCloseSendsTheCodeAndKeepsTheSession) {
     EXPECT_EQ(c.frames.back().t, "RESUMED");
 }
 
-TEST(EmulatorConnection, InjectReconnectSendsOp7ThenCloses4000) {
+TEST(emulator_connection, inject_reconnect_sends_op_7_then_closes_4000) {
     identified t;
     t.c->conn->inject_reconnect(t.h.now);
     t.h.drain(*t.c);
@@ -696,7 +696,7 @@ TEST(EmulatorConnection, InjectReconnectSendsOp7ThenCloses4000) {
     EXPECT_EQ(t.c->close_code(), 4000);
 }
 
-TEST(EmulatorConnection, InjectReconnectDoesNotCloseWhenTheClientDid) {
+TEST(emulator_connection, inject_reconnect_does_not_close_when_the_client_did) {
     identified t;
     t.c->conn->inject_reconnect(t.h.now);
     t.h.drain(*t.c);
@@ -706,7 +706,7 @@ TEST(EmulatorConnection, InjectReconnectDoesNotCloseWhenTheClientDid) {
     EXPECT_FALSE(t.c->output_after_end);
 }
 
-TEST(EmulatorConnection, InjectInvalidSessionResumable) {
+TEST(emulator_connection, inject_invalid_session_resumable) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->inject_invalid_session(t.h.now, true);
@@ -718,7 +718,7 @@ TEST(EmulatorConnection, InjectInvalidSessionResumable) {
     EXPECT_EQ(c.frames.back().t, "RESUMED");
 }
 
-TEST(EmulatorConnection, InjectInvalidSessionNotResumableDestroysIt) {
+TEST(emulator_connection, inject_invalid_session_not_resumable_destroys_it) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->inject_invalid_session(t.h.now, false);
@@ -733,7 +733,7 @@ TEST(EmulatorConnection, InjectInvalidSessionNotResumableDestroysIt) {
     EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})");
 }
 
-TEST(EmulatorConnection, InjectZombieStopsAcks) {
+TEST(emulator_connection, inject_zombie_stops_acks) {
     identified t;
     t.c->conn->inject_zombie(t.h.now);
     const auto before = t.c->frames.size();
@@ -742,7 +742,7 @@ TEST(EmulatorConnection, InjectZombieStopsAcks) {
     EXPECT_TRUE(t.c->conn->open());
 }
 
-TEST(EmulatorConnection, InjectDropCutsWithoutCloseAndKeepsTheSession) {
+TEST(emulator_connection, inject_drop_cuts_without_close_and_keeps_the_session) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->inject_drop(t.h.now);
@@ -758,14 +758,14 @@ TEST(EmulatorConnection, InjectDropCutsWithoutCloseAndKeepsTheSession) {
     EXPECT_EQ(c.frames.back().t, "RESUMED");
 }
 
-TEST(EmulatorConnection, InjectHeartbeatRequestSendsOp1) {
+TEST(emulator_connection, inject_heartbeat_request_sends_op_1) {
     identified t;
     t.c->conn->inject_heartbeat_request(t.h.now);
     t.h.drain(*t.c);
     EXPECT_EQ(t.c->frames.back().text, R"({"op":1,"d":null})");
 }
 
-TEST(EmulatorConnection, DispatchIsSequencedAndNeedsASession) {
+TEST(emulator_connection, dispatch_is_sequenced_and_needs_a_session) {
     emulator_harness h;
     auto& c = h.connect();
     EXPECT_FALSE(c.conn->dispatch(h.now, "X", "{}"));
@@ -781,7 +781,7 @@ TEST(EmulatorConnection, DispatchIsSequencedAndNeedsASession) {
 // Commands after READY
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, RequestGuildMembersAnswersWithChunks) {
+TEST(emulator_connection, request_guild_members_answers_with_chunks) {
     identified t;
     const auto guild = t.h.world.content().guilds()[0].id;
     const auto before = t.c->dispatches().size();
@@ -799,7 +799,7 @@ TEST(EmulatorConnection, RequestGuildMembersAnswersWithChunks) {
     EXPECT_EQ(t.c->dispatches().back().d.find("nonce"), std::string::npos);
 }
 
-TEST(EmulatorConnection, RequestEveryoneIsRateLimitedPerGuild) {
+TEST(emulator_connection, request_everyone_is_rate_limited_per_guild) {
     auto config = emulator_test_config();
     config.allowed_privileged_intents = members_intent;
     emulator_harness h(config);
@@ -834,7 +834,7 @@ TEST(EmulatorConnection, RequestEveryoneIsRateLimitedPerGuild) {
     EXPECT_EQ(c.close_code(), 0);
 }
 
-TEST(EmulatorConnection, MalformedRequestGuildMembersCloses4001) {
+TEST(emulator_connection, malformed_request_guild_members_closes_4001) {
     for (const char* bad :
          {R"({"query":"","limit":0})", R"({"guild_id":"1","limit":0})",
           R"({"guild_id":"1","query":"a"})", R"({"guild_id":"x","query":"","limit":0})",
@@ -846,7 +846,7 @@ TEST(EmulatorConnection, MalformedRequestGuildMembersCloses4001) {
     }
 }
 
-TEST(EmulatorConnection, PresenceUpdateIsValidatedAndAccepted) {
+TEST(emulator_connection, presence_update_is_validated_and_accepted) {
     identified t;
     const auto before = t.c->frames.size();
     t.h.text(
@@ -865,7 +865,7 @@ TEST(EmulatorConnection, PresenceUpdateIsValidatedAndAccepted) {
     }
 }
 
-TEST(EmulatorConnection, VoiceStateUpdateIsAnswered) {
+TEST(emulator_connection, voice_state_update_is_answered) {
     identified t;
     const auto& guild = t.h.world.content().guilds()[0];
     ASSERT_FALSE(guild.voice_channel_ids.empty());
@@ -879,7 +879,7 @@ TEST(EmulatorConnection, VoiceStateUpdateIsAnswered) {
     EXPECT_EQ(u.c->close_code(), 4001);
 }
 
-TEST(EmulatorConnection, SoundboardSoundsOnePerGuild) {
+TEST(emulator_connection, soundboard_sounds_one_per_guild) {
     identified t;
     const auto g = t.h.world.content().guilds();
     t.h.text(*t.c, R"({"op":31,"d":{"guild_ids":[")" + std::to_string(g[0].id) + R"(",")" +
@@ -890,7 +890,7 @@ TEST(EmulatorConnection, SoundboardSoundsOnePerGuild) {
     EXPECT_EQ(u.c->close_code(), 4001);
 }
 
-TEST(EmulatorConnection, ChannelInfoAnswered) {
+TEST(emulator_connection, channel_info_answered) {
     identified t;
     const auto g = std::to_string(t.h.world.content().guilds()[0].id);
     t.h.text(*t.c, R"({"op":43,"d":{"guild_id":")" + g + R"(","fields":["status"]}})");
@@ -903,7 +903,7 @@ TEST(EmulatorConnection, ChannelInfoAnswered) {
 // Compression
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, ZlibStreamDecodesWithTheClientInflaterAcrossSplitFrames) {
+TEST(emulator_connection, zlib_stream_decodes_with_the_client_inflater_across_split_frames) {
     auto config = emulator_test_config();
     config.zlib_split_frames = 3;
     config.zlib_window_bits = 12;
@@ -918,7 +918,7 @@ TEST(EmulatorConnection, ZlibStreamDecodesWithTheClientInflaterAcrossSplitFrames
     EXPECT_EQ(c.wire_messages.size(), 3 * c.frames.size());
 }
 
-TEST(EmulatorConnection, ZstdStreamDecodesWithTheClientInflater) {
+TEST(emulator_connection, zstd_stream_decodes_with_the_client_inflater) {
     auto config = emulator_test_config();
     config.zstd_window_log = 17;
     emulator_harness h(config);
@@ -933,7 +933,7 @@ TEST(EmulatorConnection, ZstdStreamDecodesWithTheClientInflater) {
 // Traffic and floods
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, TrafficFlowsAtTheConfiguredRate) {
+TEST(emulator_connection, traffic_flows_at_the_configured_rate) {
     auto config = emulator_test_config();
     config.traffic_per_second = 20;
     config.heartbeat_interval = 100'000ms;
@@ -947,7 +947,7 @@ TEST(EmulatorConnection, TrafficFlowsAtTheConfiguredRate) {
     }
 }
 
-TEST(EmulatorConnection, FloodKeepsAtMostABoundedQueue) {
+TEST(emulator_connection, flood_keeps_at_most_a_bounded_queue) {
     identified t;
     const auto start = t.c->frames.back().s.value();
     ASSERT_TRUE(t.c->conn->flood(t.h.now, "MESSAGE_CREATE", 5'000));
@@ -970,7 +970,7 @@ TEST(EmulatorConnection, FloodKeepsAtMostABoundedQueue) {
     EXPECT_LE(most, 256U);
 }
 
-TEST(EmulatorConnection, FloodNeedsASession) {
+TEST(emulator_connection, flood_needs_a_session) {
     emulator_harness h;
     auto& c = h.connect();
     EXPECT_FALSE(c.conn->flood(h.now, "MESSAGE_CREATE", 10));
@@ -979,7 +979,7 @@ TEST(EmulatorConnection, FloodNeedsASession) {
 // Secrets and invariants
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorConnection, TokenNeverAppearsInStatsOrLog) {
+TEST(emulator_connection, token_never_appears_in_stats_or_log) {
     identified t;
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->on_transport_lost(t.h.now);
@@ -994,7 +994,7 @@ TEST(EmulatorConnection, TokenNeverAppearsInStatsOrLog) {
     EXPECT_NE(log.find(R"("token":"***")"), std::string::npos);
 }
 
-TEST(EmulatorConnection, ViolationsAreCountedPerShard) {
+TEST(emulator_connection, violations_are_counted_per_shard) {
     emulator_harness h;
     auto& c = h.connect();
     h.identify(c, gw::shard_id{0, 1}, guilds_intent | members_intent);
@@ -1013,7 +1013,7 @@ TEST(EmulatorConnection, ViolationsAreCountedPerShard) {
     EXPECT_EQ(n, 1U);
 }
 
-TEST(EmulatorConnection, NothingIsOutputAfterTheClientCloses) {
+TEST(emulator_connection, nothing_is_output_after_the_client_closes) {
     auto config = emulator_test_config();
     config.traffic_per_second = 50;
     identified t(config);

@@ -76,7 +76,7 @@ template <class Pred> const guild_info* guild_where(const catalog& c, Pred pred)
 
 // READY -----------------------------------------------------------------------------------------
 
-TEST(Ready, HasExactlyTheRoutedGuildsAllUnavailable) {
+TEST(ready, has_exactly_the_routed_guilds_all_unavailable) {
     const catalog c(config_with(3, 40, 20));
     for (std::uint32_t shard = 0; shard < 3; ++shard) {
         em::ready_params p{"abc123", "ws://127.0.0.1:9/", shard, 3};
@@ -103,7 +103,7 @@ TEST(Ready, HasExactlyTheRoutedGuildsAllUnavailable) {
     }
 }
 
-TEST(Ready, WithoutShardHasEveryGuildAndNoShardKey) {
+TEST(ready, without_shard_has_every_guild_and_no_shard_key) {
     const catalog c(config_with(3, 12, 20));
     const std::string body = em::ready_body(c, em::ready_params{"s", "ws://x", std::nullopt, 1});
     simdjson::dom::parser parser;
@@ -112,7 +112,7 @@ TEST(Ready, WithoutShardHasEveryGuildAndNoShardKey) {
     EXPECT_EQ(root["guilds"].get_array().value().size(), 12U);
 }
 
-TEST(Ready, DescribesTheBotAndApplication) {
+TEST(ready, describes_the_bot_and_application) {
     emulator_config config = config_with(5, 3, 10);
     config.allowed_privileged_intents = guild_members;
     const catalog c(config);
@@ -140,7 +140,7 @@ TEST(Ready, DescribesTheBotAndApplication) {
 
 // GUILD_CREATE ----------------------------------------------------------------------------------
 
-TEST(GuildCreate, WithoutPresencesListsOnlyTheBot) {
+TEST(guild_create, without_presences_lists_only_the_bot) {
     const catalog c(config_with(2, 5, 30));
     const guild_info& g = c.guilds()[0];
     simdjson::dom::parser parser;
@@ -153,7 +153,7 @@ TEST(GuildCreate, WithoutPresencesListsOnlyTheBot) {
     EXPECT_FALSE(root["large"].get_bool().value());
 }
 
-TEST(GuildCreate, SmallGuildWithPresencesListsEveryone) {
+TEST(guild_create, small_guild_with_presences_lists_everyone) {
     const catalog c(config_with(2, 5, 30));
     const guild_info& g = c.guilds()[1];
     ASSERT_LE(g.member_count, 250U);
@@ -175,7 +175,7 @@ TEST(GuildCreate, SmallGuildWithPresencesListsEveryone) {
     }
 }
 
-TEST(GuildCreate, LargeGuildWithPresencesListsOnlyOnlineMembers) {
+TEST(guild_create, large_guild_with_presences_lists_only_online_members) {
     const catalog c(config_with(2, 5, 400));
     const guild_info& g = c.guilds()[0];
     ASSERT_GT(g.member_count, 50U);
@@ -198,7 +198,7 @@ TEST(GuildCreate, LargeGuildWithPresencesListsOnlyOnlineMembers) {
     EXPECT_LT(members.size(), g.member_count);
 }
 
-TEST(GuildCreate, CarriesChannelsRolesAndGuildFields) {
+TEST(guild_create, carries_channels_roles_and_guild_fields) {
     const catalog c(config_with(4, 3, 30));
     const guild_info& g = c.guilds()[2];
     simdjson::dom::parser parser;
@@ -239,7 +239,7 @@ TEST(GuildCreate, CarriesChannelsRolesAndGuildFields) {
     }
 }
 
-TEST(GuildCreate, HugeGuildListsOnlyTheBotEvenWithPresences) {
+TEST(guild_create, huge_guild_lists_only_the_bot_even_with_presences) {
     const catalog c(config_with(4, 2, 200'000));
     const guild_info* g =
         guild_where(c, [](const guild_info& x) { return x.member_count > 75'000; });
@@ -253,7 +253,7 @@ TEST(GuildCreate, HugeGuildListsOnlyTheBotEvenWithPresences) {
 
 // GUILD_MEMBERS_CHUNK ---------------------------------------------------------------------------
 
-TEST(MembersChunk, EveryoneFormComesInChunksOfAThousand) {
+TEST(members_chunk, everyone_form_comes_in_chunks_of_a_thousand) {
     const catalog c(config_with(6, 20, 1'700));
     const guild_info* g = guild_where(
         c, [](const guild_info& x) { return x.member_count > 2'000 && x.member_count <= 3'000; });
@@ -289,7 +289,7 @@ TEST(MembersChunk, EveryoneFormComesInChunksOfAThousand) {
     EXPECT_EQ(seen.size(), g->member_count);
 }
 
-TEST(MembersChunk, QueryIsACaseInsensitiveUsernamePrefixWithinLimit) {
+TEST(members_chunk, query_is_a_case_insensitive_username_prefix_within_limit) {
     const catalog c(config_with(6, 3, 1'000));
     const guild_info& g = c.guilds()[0];
     const std::string prefix = c.member(g, 5).username.substr(0, 1);
@@ -319,7 +319,7 @@ TEST(MembersChunk, QueryIsACaseInsensitiveUsernamePrefixWithinLimit) {
     }
 }
 
-TEST(MembersChunk, UserIdsReportTheUnknownOnesInNotFound) {
+TEST(members_chunk, user_ids_report_the_unknown_ones_in_not_found) {
     const catalog c(config_with(6, 3, 100));
     const guild_info& g = c.guilds()[0];
     const guild_info& other = c.guilds()[1];
@@ -344,7 +344,7 @@ TEST(MembersChunk, UserIdsReportTheUnknownOnesInNotFound) {
     EXPECT_EQ(not_found, (std::vector<snowflake>{12'345, stranger}));
 }
 
-TEST(MembersChunk, UserIdsAreCappedAtAHundred) {
+TEST(members_chunk, user_ids_are_capped_at_a_hundred) {
     const catalog c(config_with(6, 1, 1'000));
     const guild_info& g = c.guilds()[0];
     em::member_request r;
@@ -358,7 +358,7 @@ TEST(MembersChunk, UserIdsAreCappedAtAHundred) {
     EXPECT_EQ(parse(parser, chunks[0])["members"].get_array().value().size(), 100U);
 }
 
-TEST(MembersChunk, PresencesOnlyWhenAskedAndAllowed) {
+TEST(members_chunk, presences_only_when_asked_and_allowed) {
     const catalog c(config_with(6, 1, 200));
     const guild_info& g = c.guilds()[0];
     em::member_request r;
@@ -392,7 +392,7 @@ TEST(MembersChunk, PresencesOnlyWhenAskedAndAllowed) {
     }
 }
 
-TEST(MembersChunk, UnknownGuildGivesOneEmptyChunk) {
+TEST(members_chunk, unknown_guild_gives_one_empty_chunk) {
     const catalog c(config_with(6, 2, 10));
     em::member_request r;
     r.guild_id = 42;
@@ -420,7 +420,7 @@ TEST(MembersChunk, UnknownGuildGivesOneEmptyChunk) {
 
 // Other answers ---------------------------------------------------------------------------------
 
-TEST(RateLimited, EchoesGuildAndNonce) {
+TEST(rate_limited, echoes_guild_and_nonce) {
     simdjson::dom::parser parser;
     const auto root = parse(parser, em::rate_limited_body(123, 29.5, std::string("abc")));
     EXPECT_EQ(root["opcode"].get_uint64().value(), 8U);
@@ -433,7 +433,7 @@ TEST(RateLimited, EchoesGuildAndNonce) {
     EXPECT_FALSE(has(bare["meta"], "nonce"));
 }
 
-TEST(VoiceState, JoinAnswersWithStateAndServer) {
+TEST(voice_state, join_answers_with_state_and_server) {
     const catalog c(config_with(7, 2, 10));
     const guild_info& g = c.guilds()[0];
     const snowflake channel = g.voice_channel_ids[0];
@@ -461,7 +461,7 @@ TEST(VoiceState, JoinAnswersWithStateAndServer) {
     EXPECT_NE(server["endpoint"].get_string().value().find("discord.media"), std::string::npos);
 }
 
-TEST(VoiceState, LeaveAnswersWithStateOnly) {
+TEST(voice_state, leave_answers_with_state_only) {
     const catalog c(config_with(7, 2, 10));
     const guild_info& g = c.guilds()[0];
     const auto answer = em::voice_state_answer(c, g.id, std::nullopt, false, true, "sess");
@@ -474,7 +474,7 @@ TEST(VoiceState, LeaveAnswersWithStateOnly) {
         << "not a guild of the bot";
 }
 
-TEST(Soundboard, ListsAFewSoundsOfTheGuild) {
+TEST(soundboard, lists_a_few_sounds_of_the_guild) {
     const catalog c(config_with(7, 2, 10));
     const guild_info& g = c.guilds()[1];
     simdjson::dom::parser parser;
@@ -496,7 +496,7 @@ TEST(Soundboard, ListsAFewSoundsOfTheGuild) {
               0U);
 }
 
-TEST(ChannelInfo, ListsVoiceChannelsWithTheRequestedFieldsOnly) {
+TEST(channel_info, lists_voice_channels_with_the_requested_fields_only) {
     const catalog c(config_with(7, 4, 10));
     const guild_info& g = c.guilds()[0];
     const auto check = [&](const std::vector<std::string>& fields, bool status, bool start) {
@@ -536,7 +536,7 @@ std::map<std::string, int> kinds_seen(const catalog& c, std::uint64_t intents, i
     return seen;
 }
 
-TEST(Traffic, OnlyKindsTheIntentsAllow) {
+TEST(traffic, only_kinds_the_intents_allow) {
     const catalog c(config_with(8, 10, 100));
     const auto messages = kinds_seen(c, guild_messages, 2'000);
     ASSERT_FALSE(messages.empty());
@@ -562,7 +562,7 @@ TEST(Traffic, OnlyKindsTheIntentsAllow) {
     EXPECT_EQ(all.count("GUILD_MEMBER_UPDATE"), 1U);
 }
 
-TEST(Traffic, EveryBodyIsValidJsonInARoutedGuild) {
+TEST(traffic, every_body_is_valid_json_in_a_routed_guild) {
     const catalog c(config_with(9, 30, 200));
     std::set<snowflake> routed;
     for (const auto* g : c.guilds_for_shard(1, 3)) {
@@ -592,7 +592,7 @@ TEST(Traffic, EveryBodyIsValidJsonInARoutedGuild) {
     }
 }
 
-TEST(Traffic, SameSeedAndShardRepeat) {
+TEST(traffic, same_seed_and_shard_repeat) {
     const catalog c(config_with(10, 20, 100));
     const auto intents = shardgate::gateway::documented_intents_mask;
     em::traffic_generator a(c, 5, 0, 2, intents);
@@ -614,7 +614,7 @@ TEST(Traffic, SameSeedAndShardRepeat) {
     EXPECT_GT(differs_seed, 190);
 }
 
-TEST(Traffic, MessageCreateHasRealisticSizeAndFields) {
+TEST(traffic, message_create_has_realistic_size_and_fields) {
     const catalog c(config_with(11, 10, 500));
     for (const std::uint64_t content : {std::uint64_t{0}, message_content}) {
         em::traffic_generator gen(c, 11, 0, 1, guild_messages | content);
@@ -658,7 +658,7 @@ TEST(Traffic, MessageCreateHasRealisticSizeAndFields) {
     }
 }
 
-TEST(Traffic, MessageIdsAreUnique) {
+TEST(traffic, message_ids_are_unique) {
     const catalog c(config_with(12, 10, 100));
     em::traffic_generator gen(c, 12, 0, 1, guild_messages);
     std::set<snowflake> ids;
@@ -669,7 +669,7 @@ TEST(Traffic, MessageIdsAreUnique) {
     }
 }
 
-TEST(Traffic, UpdatesAndDeletesReferToGeneratedMessages) {
+TEST(traffic, updates_and_deletes_refer_to_generated_messages) {
     const catalog c(config_with(13, 5, 100));
     em::traffic_generator gen(c, 13, 0, 1, guild_messages);
     std::set<snowflake> created;
@@ -690,7 +690,7 @@ TEST(Traffic, UpdatesAndDeletesReferToGeneratedMessages) {
     }
 }
 
-TEST(Traffic, MakeBuildsNamedKindsAndAMinimalBodyForOthers) {
+TEST(traffic, make_builds_named_kinds_and_a_minimal_body_for_others) {
     const catalog c(config_with(14, 6, 50));
     em::traffic_generator gen(c, 14, 0, 1, guilds_intent); // make() ignores intents
     simdjson::dom::parser parser;
@@ -710,7 +710,7 @@ TEST(Traffic, MakeBuildsNamedKindsAndAMinimalBodyForOthers) {
     EXPECT_FALSE(gen.next(some_unix_ms)) << "GUILDS alone lets none of the kinds through";
 }
 
-TEST(Traffic, ShardWithoutGuildsIsQuiet) {
+TEST(traffic, shard_without_guilds_is_quiet) {
     const catalog c(config_with(15, 1, 50));
     const std::uint32_t empty_shard = ((c.guilds()[0].id >> 22U) + 1) % 2;
     em::traffic_generator gen(c, 15, empty_shard, 2, shardgate::gateway::documented_intents_mask);

@@ -53,7 +53,7 @@ constexpr std::string_view bad_close_code =
 // Discovery
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorControlApi, GatewayAnswersTheWsUrl) {
+TEST(emulator_control_api, gateway_answers_the_ws_url) {
     control_fixture f;
     for (const auto* target :
          {"/api/v10/gateway", "/api/v10/gateway/", "/api/v9/gateway", "/api/v10/gateway?v=10"}) {
@@ -65,7 +65,7 @@ TEST(EmulatorControlApi, GatewayAnswersTheWsUrl) {
     }
 }
 
-TEST(EmulatorControlApi, GatewayWithAnotherMethodIs405AllowingGet) {
+TEST(emulator_control_api, gateway_with_another_method_is_405_allowing_get) {
     control_fixture f;
     for (const auto* method : {"POST", "PUT", "HEAD", "get"}) {
         const auto r = f.request(method, "/api/v10/gateway");
@@ -78,7 +78,7 @@ TEST(EmulatorControlApi, GatewayWithAnotherMethodIs405AllowingGet) {
     EXPECT_EQ(bot.allow, "GET");
 }
 
-TEST(EmulatorControlApi, GatewayBotAnswersWithAValidBotToken) {
+TEST(emulator_control_api, gateway_bot_answers_with_a_valid_bot_token) {
     control_fixture f;
     for (const auto* auth : {"Bot good-token-SECRET", "Bot good-token-SECRET  "}) {
         const auto r = f.get("/api/v10/gateway/bot", auth);
@@ -88,7 +88,7 @@ TEST(EmulatorControlApi, GatewayBotAnswersWithAValidBotToken) {
     EXPECT_EQ(f.get("/api/v9/gateway/bot/", "Bot good-token-SECRET").status, 200);
 }
 
-TEST(EmulatorControlApi, GatewayBotIs401WithoutAValidBotToken) {
+TEST(emulator_control_api, gateway_bot_is_401_without_a_valid_bot_token) {
     control_fixture f;
     for (const auto* auth : {"", "Bot ", "Bot    ", "Bot wrong", "Bearer good-token-SECRET",
                              "bot good-token-SECRET", "good-token-SECRET"}) {
@@ -98,7 +98,7 @@ TEST(EmulatorControlApi, GatewayBotIs401WithoutAValidBotToken) {
     }
 }
 
-TEST(EmulatorControlApi, GatewayBotIs401AfterTheTokenReset) {
+TEST(emulator_control_api, gateway_bot_is_401_after_the_token_reset) {
     auto config = emulator_test_config();
     config.session_start_total = 1;
     config.identify_window = 0ms;
@@ -111,7 +111,7 @@ TEST(EmulatorControlApi, GatewayBotIs401AfterTheTokenReset) {
     EXPECT_EQ(f.get("/api/v10/gateway/bot", "Bot good-token-SECRET").status, 401);
 }
 
-TEST(EmulatorControlApi, UnknownPathsAre404) {
+TEST(emulator_control_api, unknown_paths_are_404) {
     control_fixture f;
     for (const auto* target :
          {"/api/v10/users/@me", "/api/v8/gateway", "/api/v10", "/nothing", "/_emulator",
@@ -128,7 +128,7 @@ TEST(EmulatorControlApi, UnknownPathsAre404) {
     EXPECT_TRUE(f.effects.empty());
 }
 
-TEST(EmulatorControlApi, RootTellsWhereTheGatewayIs) {
+TEST(emulator_control_api, root_tells_where_the_gateway_is) {
     control_fixture f;
     const auto r = f.get("/?x=1");
     EXPECT_EQ(r.status, 426);
@@ -139,7 +139,7 @@ TEST(EmulatorControlApi, RootTellsWhereTheGatewayIs) {
 // Observation
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorControlApi, StatsAndLogAreTheWorldsJson) {
+TEST(emulator_control_api, stats_and_log_are_the_worlds_json) {
     control_fixture f;
     auto& c = f.h.connect();
     f.h.identify(c);
@@ -159,7 +159,7 @@ TEST(EmulatorControlApi, StatsAndLogAreTheWorldsJson) {
 // Faults
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorControlApi, ShardCommandsBecomeTypedFaults) {
+TEST(emulator_control_api, shard_commands_become_typed_faults) {
     struct row {
         std::string_view path;
         std::string_view body;
@@ -197,7 +197,7 @@ TEST(EmulatorControlApi, ShardCommandsBecomeTypedFaults) {
     }
 }
 
-TEST(EmulatorControlApi, ShardCommandForAShardWithoutConnectionsIs404) {
+TEST(emulator_control_api, shard_command_for_a_shard_without_connections_is_404) {
     control_fixture f;
     f.connections_that_take_it = 0;
     const auto r = f.post("/_emulator/shards/7/close", R"({"code":4000})");
@@ -206,7 +206,7 @@ TEST(EmulatorControlApi, ShardCommandForAShardWithoutConnectionsIs404) {
     EXPECT_EQ(f.effects.size(), 1U);
 }
 
-TEST(EmulatorControlApi, ShardCommandWithAnotherMethodIs405AllowingPost) {
+TEST(emulator_control_api, shard_command_with_another_method_is_405_allowing_post) {
     control_fixture f;
     for (const auto* method : {"GET", "PUT", "DELETE"}) {
         const auto r = f.request(method, "/_emulator/shards/0/close");
@@ -218,7 +218,7 @@ TEST(EmulatorControlApi, ShardCommandWithAnotherMethodIs405AllowingPost) {
     EXPECT_TRUE(f.effects.empty());
 }
 
-TEST(EmulatorControlApi, BadShardIdIs400) {
+TEST(emulator_control_api, bad_shard_id_is_400) {
     control_fixture f;
     for (const auto* target :
          {"/_emulator/shards/x/close", "/_emulator/shards//close", "/_emulator/shards/-1/close",
@@ -234,7 +234,7 @@ TEST(EmulatorControlApi, BadShardIdIs400) {
     EXPECT_EQ(f.post("/_emulator/shards/4294967295/close").status, 200);
 }
 
-TEST(EmulatorControlApi, BadJsonBodiesAre400) {
+TEST(emulator_control_api, bad_json_bodies_are_400) {
     struct row {
         std::string_view body;
         std::string_view error;
@@ -272,7 +272,7 @@ TEST(EmulatorControlApi, BadJsonBodiesAre400) {
     EXPECT_EQ(f.post("/_emulator/shards/0/close", deep_enough).status, 200);
 }
 
-TEST(EmulatorControlApi, BadFaultFieldsAre400) {
+TEST(emulator_control_api, bad_fault_fields_are_400) {
     for (const auto* body :
          {R"({"code":"4000"})", R"({"code":1006})", R"({"code":1004})", R"({"code":1015})",
           R"({"code":2999})", R"({"code":5000})", R"({"code":4000.0})", R"({"code":4e3})",
@@ -294,7 +294,7 @@ TEST(EmulatorControlApi, BadFaultFieldsAre400) {
     EXPECT_EQ(f.post("/_emulator/shards/0/drop", R"({"code":"x","silent":1})").status, 200);
 }
 
-TEST(EmulatorControlApi, OfDuplicateKeysTheLastCounts) {
+TEST(emulator_control_api, of_duplicate_keys_the_last_counts) {
     control_fixture f;
     EXPECT_EQ(f.post("/_emulator/shards/0/close", R"({"code":1006,"code":4001})").status, 200);
     EXPECT_EQ(f.only_effect<emu::inject_fault>().close_code, 4001);
@@ -304,7 +304,7 @@ TEST(EmulatorControlApi, OfDuplicateKeysTheLastCounts) {
 // Dispatch and flood
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorControlApi, DispatchBecomesAnEffectWithCompactD) {
+TEST(emulator_control_api, dispatch_becomes_an_effect_with_compact_d) {
     control_fixture f;
     f.connections_that_take_it = 2;
     const auto r = f.post("/_emulator/dispatch",
@@ -327,7 +327,7 @@ TEST(EmulatorControlApi, DispatchBecomesAnEffectWithCompactD) {
     EXPECT_EQ(f.only_effect<emu::send_dispatch>().d_json, R"([1,"a b"])");
 }
 
-TEST(EmulatorControlApi, DispatchWithAnotherMethodIs405AllowingPost) {
+TEST(emulator_control_api, dispatch_with_another_method_is_405_allowing_post) {
     control_fixture f;
     for (const auto* target : {"/_emulator/dispatch", "/_emulator/flood"}) {
         const auto r = f.get(target);
@@ -336,7 +336,7 @@ TEST(EmulatorControlApi, DispatchWithAnotherMethodIs405AllowingPost) {
     }
 }
 
-TEST(EmulatorControlApi, BadDispatchBodiesAre400) {
+TEST(emulator_control_api, bad_dispatch_bodies_are_400) {
     constexpr std::string_view bad_t = R"({"ok":false,"error":"\"t\" must be the event name, e.g. )"
                                        R"({\"t\":\"MESSAGE_CREATE\",\"d\":{...},\"shard\":0}"})";
     constexpr std::string_view bad_shard =
@@ -361,7 +361,7 @@ TEST(EmulatorControlApi, BadDispatchBodiesAre400) {
     }
 }
 
-TEST(EmulatorControlApi, DispatchForAShardThatIsAwayGoesIntoItsDetachedSession) {
+TEST(emulator_control_api, dispatch_for_a_shard_that_is_away_goes_into_its_detached_session) {
     control_fixture f;
     f.connections_that_take_it = 0;
     auto& c = f.h.connect();
@@ -383,7 +383,7 @@ TEST(EmulatorControlApi, DispatchForAShardThatIsAwayGoesIntoItsDetachedSession) 
     EXPECT_EQ(everyone.body, R"({"ok":false,"error":"no connection has a live session"})");
 }
 
-TEST(EmulatorControlApi, FloodBecomesAnEffect) {
+TEST(emulator_control_api, flood_becomes_an_effect) {
     control_fixture f;
     const auto r = f.post("/_emulator/flood", R"({"t":"TYPING_START","count":1000,"shard":2})");
     EXPECT_EQ(r.status, 200);
@@ -399,7 +399,7 @@ TEST(EmulatorControlApi, FloodBecomesAnEffect) {
     EXPECT_FALSE(all.shard);
 }
 
-TEST(EmulatorControlApi, FloodWithoutALiveSessionIs404) {
+TEST(emulator_control_api, flood_without_a_live_session_is_404) {
     control_fixture f;
     f.connections_that_take_it = 0;
     EXPECT_EQ(f.post("/_emulator/flood", R"({"count":10,"shard":9})").body,
@@ -408,7 +408,7 @@ TEST(EmulatorControlApi, FloodWithoutALiveSessionIs404) {
               R"({"ok":false,"error":"no connection has a live session"})");
 }
 
-TEST(EmulatorControlApi, BadFloodBodiesAre400) {
+TEST(emulator_control_api, bad_flood_bodies_are_400) {
     constexpr std::string_view bad_count =
         R"({"ok":false,"error":"\"count\" must be an integer from 1 to 100000000, e.g. )"
         R"({\"t\":\"MESSAGE_CREATE\",\"count\":1000,\"shard\":0}"})";
@@ -438,7 +438,7 @@ TEST(EmulatorControlApi, BadFloodBodiesAre400) {
 // Effects on connections
 // -------------------------------------------------------------------------------------------------
 
-TEST(EmulatorControlApi, ApplyEffectInjectsFaultsIntoAConnection) {
+TEST(emulator_control_api, apply_effect_injects_faults_into_a_connection) {
     emulator_harness h;
     auto& c = h.connect();
     h.identify(c);
@@ -456,7 +456,7 @@ TEST(EmulatorControlApi, ApplyEffectInjectsFaultsIntoAConnection) {
     EXPECT_EQ(c.close_code(), 4014);
 }
 
-TEST(EmulatorControlApi, ApplyEffectDispatchesAndFloodsOnlyWithASession) {
+TEST(emulator_control_api, apply_effect_dispatches_and_floods_only_with_a_session) {
     emulator_harness h;
     auto& waiting = h.connect(); // no Identify yet
     EXPECT_FALSE(emu::apply_effect(*waiting.conn, emu::send_dispatch{0, "X", "{}"}, h.now));
@@ -476,7 +476,7 @@ TEST(EmulatorControlApi, ApplyEffectDispatchesAndFloodsOnlyWithASession) {
     EXPECT_EQ(d.back().t, "MESSAGE_CREATE");
 }
 
-TEST(EmulatorControlApi, FaultNames) {
+TEST(emulator_control_api, fault_names) {
     EXPECT_EQ(emu::to_string(emu::fault_kind::close), "close");
     EXPECT_EQ(emu::to_string(emu::fault_kind::reconnect), "reconnect");
     EXPECT_EQ(emu::to_string(emu::fault_kind::invalidate), "invalidate");
@@ -486,7 +486,7 @@ TEST(EmulatorControlApi, FaultNames) {
     EXPECT_EQ(emu::to_string(emu::fault_kind::heartbeat), "heartbeat");
 }
 
-TEST(EmulatorControlApi, ErrorResponseIsOkFalseWithTheMessage) {
+TEST(emulator_control_api, error_response_is_ok_false_with_the_message) {
     const auto r = emu::error_response(413, R"(body "over" 1 MiB)");
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(r.content_type, "application/json");

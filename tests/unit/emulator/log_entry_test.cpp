@@ -16,7 +16,7 @@ std::string json_of(emu::log_details details, std::optional<std::uint32_t> shard
     return emu::to_json({1'234, 7, shard, std::move(details)});
 }
 
-TEST(EmulatorLogEntry, EveryEventRendersAsTheLogHasAlwaysWrittenIt) {
+TEST(emulator_log_entry, every_event_renders_as_the_log_has_always_written_it) {
     const std::string head = R"({"t_ms":1234,"connection":7,"shard":2,"event":)";
     const std::vector<std::pair<emu::log_details, std::string>> rows = {
         {ev::connect{"v=10&encoding=json", gw::compression::zlib_stream},
@@ -65,7 +65,7 @@ TEST(EmulatorLogEntry, EveryEventRendersAsTheLogHasAlwaysWrittenIt) {
               R"({"t_ms":1234,"connection":7,"shard":null,"event":"resumed"})");
 }
 
-TEST(EmulatorLogEntry, EventNames) {
+TEST(emulator_log_entry, event_names) {
     EXPECT_EQ(emu::event_name(ev::connect{}), "connect");
     EXPECT_EQ(emu::event_name(ev::fault_injected{}), "fault");
     EXPECT_EQ(emu::event_name(ev::invalid_session_sent{}), "invalid_session_sent");
@@ -73,7 +73,7 @@ TEST(EmulatorLogEntry, EventNames) {
     EXPECT_EQ(emu::to_string(emu::injected_fault::heartbeat_request), "heartbeat_request");
 }
 
-TEST(EmulatorLogEntry, TheWorldKeepsTypedEntriesAndShowsThemToItsObserver) {
+TEST(emulator_log_entry, the_world_keeps_typed_entries_and_shows_them_to_its_observer) {
     emulator_harness h;
     std::vector<std::string> seen;
     h.world.set_log_observer([&](const emu::log_entry& e) { seen.push_back(emu::to_json(e)); });

@@ -8,7 +8,7 @@
 namespace shardgate::test {
 namespace {
 
-TEST(EmulatorStats, ToJsonWritesEveryKeyInTheDocumentedOrder) {
+TEST(emulator_stats, to_json_writes_every_key_in_the_documented_order) {
     emu::world_stats s;
     auto& shard = s.shards[3];
     shard.identifies = 1;
@@ -39,7 +39,7 @@ TEST(EmulatorStats, ToJsonWritesEveryKeyInTheDocumentedOrder) {
               R"("sessions":10,"session_start_remaining":11,"token_reset":true,"log_dropped":12})");
 }
 
-TEST(EmulatorStats, EmptyStats) {
+TEST(emulator_stats, empty_stats) {
     EXPECT_EQ(emu::to_json(emu::world_stats{}),
               R"({"shards":{},"totals":{"identifies":0,"resumes":0,"heartbeats":0,"last_seq":0,)"
               R"("close_codes_sent":{},"violations":{},"connections":0,"replayed":0},)"
@@ -48,7 +48,7 @@ TEST(EmulatorStats, EmptyStats) {
               R"("sessions":0,"session_start_remaining":0,"token_reset":false,"log_dropped":0})");
 }
 
-TEST(EmulatorStats, AddingSumsCountsAndKeepsTheHighestSequence) {
+TEST(emulator_stats, adding_sums_counts_and_keeps_the_highest_sequence) {
     emu::shard_counters a;
     a.identifies = 1;
     a.last_seq = 50;
@@ -67,7 +67,7 @@ TEST(EmulatorStats, AddingSumsCountsAndKeepsTheHighestSequence) {
     EXPECT_EQ(a.violations, (std::map<std::uint16_t, std::uint64_t>{{4008, 4}}));
 }
 
-TEST(EmulatorStats, TheWorldsSnapshotIsWhatStatsJsonRenders) {
+TEST(emulator_stats, the_worlds_snapshot_is_what_stats_json_renders) {
     emulator_harness h;
     auto& a = h.connect();
     h.identify(a, gw::shard_id{0, 2});

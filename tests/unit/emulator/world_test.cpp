@@ -21,14 +21,14 @@ std::uint64_t uint_at(simdjson::dom::element e) {
     return v;
 }
 
-TEST(EmulatorWorld, GatewayJsonHasTheUrl) {
+TEST(emulator_world, gateway_json_has_the_url) {
     emulator_harness h;
     EXPECT_EQ(h.world.gateway_json(), R"({"url":"ws://emulator.test"})");
     h.world.set_public_ws_url("ws://127.0.0.1:4567");
     EXPECT_EQ(h.world.gateway_json(), R"({"url":"ws://127.0.0.1:4567"})");
 }
 
-TEST(EmulatorWorld, GatewayBotJsonHasTheSessionStartLimit) {
+TEST(emulator_world, gateway_bot_json_has_the_session_start_limit) {
     auto config = emulator_test_config();
     config.recommended_shards = 4;
     config.max_concurrency = 2;
@@ -49,7 +49,7 @@ TEST(EmulatorWorld, GatewayBotJsonHasTheSessionStartLimit) {
     EXPECT_EQ(uint_at(limit["max_concurrency"]), 2U);
 }
 
-TEST(EmulatorWorld, BudgetRefillsAfterTheResetPeriod) {
+TEST(emulator_world, budget_refills_after_the_reset_period) {
     auto config = emulator_test_config();
     config.session_start_total = 5;
     config.session_start_reset_after = 60'000ms;
@@ -67,7 +67,7 @@ TEST(EmulatorWorld, BudgetRefillsAfterTheResetPeriod) {
     EXPECT_EQ(uint_at(doc["session_start_limit"]["reset_after"]), 60'000U);
 }
 
-TEST(EmulatorWorld, TokenCheck) {
+TEST(emulator_world, token_check) {
     emulator_harness h;
     EXPECT_TRUE(h.world.token_accepted("good-token-SECRET"));
     EXPECT_FALSE(h.world.token_accepted("bad"));
@@ -79,7 +79,7 @@ TEST(EmulatorWorld, TokenCheck) {
     EXPECT_FALSE(any.world.token_accepted(""));
 }
 
-TEST(EmulatorWorld, DetachedSessionsExpireThroughOnDeadline) {
+TEST(emulator_world, detached_sessions_expire_through_on_deadline) {
     auto config = emulator_test_config();
     config.session_ttl = 30s;
     emulator_harness h(config);
@@ -101,7 +101,7 @@ TEST(EmulatorWorld, DetachedSessionsExpireThroughOnDeadline) {
     EXPECT_EQ(again.frames.back().text, R"({"op":9,"d":false})");
 }
 
-TEST(EmulatorWorld, DetachedSessionsKeepReceivingTraffic) {
+TEST(emulator_world, detached_sessions_keep_receiving_traffic) {
     auto config = emulator_test_config();
     config.traffic_per_second = 10;
     config.session_ttl = 60s;
@@ -122,7 +122,7 @@ TEST(EmulatorWorld, DetachedSessionsKeepReceivingTraffic) {
     EXPECT_EQ(d.back().t, "RESUMED");
 }
 
-TEST(EmulatorWorld, DispatchToDetachedSessionsIsReplayedOnResume) {
+TEST(emulator_world, dispatch_to_detached_sessions_is_replayed_on_resume) {
     emulator_harness h;
     auto& c = h.connect();
     h.identify(c);
@@ -145,7 +145,7 @@ TEST(EmulatorWorld, DispatchToDetachedSessionsIsReplayedOnResume) {
     EXPECT_EQ(d[1].t, "RESUMED");
 }
 
-TEST(EmulatorWorld, StatsJsonHasTheDocumentedKeys) {
+TEST(emulator_world, stats_json_has_the_documented_keys) {
     emulator_harness h;
     auto& c = h.connect();
     h.heartbeat(c);
@@ -179,7 +179,7 @@ TEST(EmulatorWorld, StatsJsonHasTheDocumentedKeys) {
     EXPECT_FALSE(reset);
 }
 
-TEST(EmulatorWorld, LogJsonRecordsClientActionsAndServerReactions) {
+TEST(emulator_world, log_json_records_client_actions_and_server_reactions) {
     emulator_harness h;
     h.now += 1'234ms;
     auto& c = h.connect("v=10&encoding=json&compress=zlib-stream");
@@ -222,7 +222,7 @@ TEST(EmulatorWorld, LogJsonRecordsClientActionsAndServerReactions) {
     EXPECT_EQ(events, expected);
 }
 
-TEST(EmulatorWorld, LogIsBounded) {
+TEST(emulator_world, log_is_bounded) {
     auto config = emulator_test_config();
     config.heartbeat_interval = 10'000'000ms;
     emulator_harness h(config);
