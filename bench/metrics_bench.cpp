@@ -3,7 +3,7 @@
 // (shardgate_bench_inflate, shard_zlib), to show the instrumentation is noise on the hot path.
 
 #include "cluster_metrics.hpp"
-#include "shardgate/gateway/dispatch_event.hpp"
+#include "shardgate/gateway/dispatch_events.hpp"
 
 #include <array>
 #include <benchmark/benchmark.h>

@@ -1,6 +1,6 @@
 #include "content_detail.hpp"
 #include "shardgate/emulator/content.hpp"
-#include "shardgate/gateway/dispatch_event.hpp"
+#include "shardgate/gateway/dispatch_events.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,7 +1,7 @@
 #include "cluster_metrics.hpp"
 
 #include "shardgate/gateway/close_code.hpp"
-#include "shardgate/gateway/dispatch_event.hpp"
+#include "shardgate/gateway/dispatch_events.hpp"
 #include "shardgate/gateway/shard.hpp"
 
 #include <unordered_map>

@@ -1,7 +1,7 @@
-// Checks opcode.hpp, intents.hpp and dispatch_event.hpp against the digest of Discord's docs kept
+// Checks opcode.hpp, intents.hpp and dispatch_events.hpp against the digest of Discord's docs kept
 // in tests/data/gateway.json, so a fact typed wrong in the tables cannot go unnoticed.
 #include "shardgate/gateway/close_code.hpp"
-#include "shardgate/gateway/dispatch_event.hpp"
+#include "shardgate/gateway/dispatch_events.hpp"
 #include "shardgate/gateway/error.hpp"
 #include "shardgate/gateway/intents.hpp"
 #include "shardgate/gateway/opcode.hpp"

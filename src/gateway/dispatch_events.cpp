@@ -1,4 +1,4 @@
-#include "shardgate/gateway/dispatch_event.hpp"
+#include "shardgate/gateway/dispatch_events.hpp"
 
 #include <algorithm>
 #include <array>

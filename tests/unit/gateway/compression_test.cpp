@@ -1,4 +1,5 @@
 #include "shardgate/gateway/compression.hpp"
+
 #include "shardgate/gateway/error.hpp"
 
 #include <algorithm>
