@@ -90,8 +90,8 @@ struct shard_stats {
 /// How `shard::close` leaves the session.
 enum class close_mode : std::uint8_t {
     end_session,  ///< Close with 1000: Discord ends the session and the bot goes offline at once.
-    keep_session, ///< Close with 4900: the session stays resumable (for `session_ttl` on Discord,
-                  ///< about a minute or two) by whoever starts from `resumable_session()`.
+    keep_session, ///< Close with 4900: the session stays resumable (for a limited time Discord
+                  ///< does not state) by whoever starts from `resumable_session()`.
 };
 
 /// Returns a uniformly distributed number in [0, 1). Injected so the core has no hidden randomness.
