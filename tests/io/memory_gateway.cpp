@@ -179,7 +179,12 @@ public:
         return l;
     }
 
-    bool fired() const { return fired_.load(); }
+    bool fired() const { return state_.load() == fault_state::fired; }
+    bool disarm() {
+        auto expected = fault_state::armed;
+        state_.compare_exchange_strong(expected, fault_state::disarmed);
+        return state_.load() == fault_state::fired;
+    }
     std::size_t open_connections() {
         return on_gateway([this] { return conns_.size(); });
     }
@@ -203,11 +208,11 @@ private:
     /// Counts one operation of `point`; true when it is the planned fault's.
     bool strikes(fault_point point, std::atomic<std::uint64_t>& counter) {
         const auto n = counter.fetch_add(1) + 1;
-        if (plan_.nth != 0 && plan_.point == point && n == plan_.nth) {
-            fired_ = true;
-            return true;
+        if (plan_.nth == 0 || plan_.point != point || n != plan_.nth) {
+            return false;
         }
-        return false;
+        auto expected = fault_state::armed;
+        return state_.compare_exchange_strong(expected, fault_state::fired);
     }
 
     void open(const std::shared_ptr<link>& l, const std::string& query) {
@@ -360,7 +365,8 @@ private:
     std::atomic<std::uint64_t> handshakes_{0};
     std::atomic<std::uint64_t> reads_{0};
     std::atomic<std::uint64_t> writes_{0};
-    std::atomic<bool> fired_{false};
+    enum class fault_state : std::uint8_t { armed, fired, disarmed };
+    std::atomic<fault_state> state_{fault_state::armed};
     std::thread thread_;
 };
 
@@ -379,6 +385,10 @@ io::transport_factory memory_gateway::factory() {
 
 bool memory_gateway::fault_fired() const {
     return impl_->fired();
+}
+
+bool memory_gateway::disarm() {
+    return impl_->disarm();
 }
 
 std::size_t memory_gateway::open_connections() const {

@@ -46,6 +46,9 @@ public:
 
     /// Whether the planned fault happened (so far).
     [[nodiscard]] bool fault_fired() const;
+    /// The planned fault will not happen any more; returns whether it already did. A test that
+    /// decides a run was clean disarms first, so the fault cannot strike after that decision.
+    bool disarm();
     /// Connections that are still open.
     [[nodiscard]] std::size_t open_connections() const;
     /// Identifies and resumes the emulator accepted, as `/_emulator/stats` totals.
