@@ -240,15 +240,15 @@ private:
             }
             return;
         }
-        if (reported_ && reported_->seq == seq && reported_->session_id == now->session_id &&
-            reported_->resume_gateway_url == now->resume_gateway_url) {
+        const bool same_session = reported_ && reported_->session_id == now->session_id &&
+                                  reported_->resume_gateway_url == now->resume_gateway_url;
+        if (same_session && reported_->seq == seq) {
             return;
         }
-        if (!reported_ || reported_->session_id != now->session_id ||
-            reported_->resume_gateway_url != now->resume_gateway_url) {
-            reported_ = gateway::session_state{now->session_id, now->resume_gateway_url, seq};
+        if (same_session) {
+            reported_->seq = seq; // the usual case, once per dispatch: no string copied
         } else {
-            reported_->seq = seq;
+            reported_ = gateway::session_state{now->session_id, now->resume_gateway_url, seq};
         }
         owner_.on_session_(id, reported_);
     }
