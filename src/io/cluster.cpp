@@ -156,8 +156,8 @@ void cluster_core::sharding_required(shard_runner& r) {
     std::uint32_t current = 0;
     {
         const std::lock_guard lock(mutex_);
-        if (!options_.reshard_auto || !options_.shard_ids.empty() || r.generation != generation_ ||
-            resharding_ || stopping_ || exit_) {
+        if (!options_.reshard_auto || options_.manual_assignment || !options_.shard_ids.empty() ||
+            r.generation != generation_ || resharding_ || stopping_ || exit_) {
             return;
         }
         resharding_ = true;
@@ -309,7 +309,8 @@ void cluster_core::stop(gateway::close_mode mode) {
     }
 }
 
-std::error_code cluster_core::send(std::uint32_t shard, gateway::command cmd) {
+std::error_code cluster_core::send(std::uint32_t shard, gateway::command cmd,
+                                   std::function<void(std::error_code)> written) {
     std::string encoded;
     if (auto ec = gateway::encode(cmd, encoded)) {
         return ec;
@@ -320,8 +321,51 @@ std::error_code cluster_core::send(std::uint32_t shard, gateway::command cmd) {
     }
     for (auto it = runners_.rbegin(); it != runners_.rend(); ++it) {
         auto& r = **it;
-        if (r.generation == generation_ && r.id == shard) {
-            r.send(std::move(cmd));
+        if (r.generation == generation_ && r.id == shard && !r.released) {
+            r.send(std::move(cmd), std::move(written));
+            return {};
+        }
+    }
+    return std::make_error_code(std::errc::invalid_argument);
+}
+
+std::error_code cluster_core::add_shard(std::uint32_t id,
+                                        std::optional<gateway::session_state> session) {
+    shard_runner* fresh = nullptr;
+    {
+        const std::lock_guard lock(mutex_);
+        if (!started_ || exit_ || stopping_) {
+            return gateway::error::shard_stopped;
+        }
+        const auto count = shard_count_.load();
+        if (id >= count) {
+            return std::make_error_code(std::errc::invalid_argument);
+        }
+        for (const auto& r : runners_) {
+            if (r->id == id && !r->released && !terminal(r->state())) {
+                return std::make_error_code(std::errc::device_or_resource_busy);
+            }
+        }
+        auto config = config_for(id, count, false);
+        config.resume = std::move(session);
+        auto& w = *workers_[next_worker_++ % workers_.size()];
+        ++pending_ready_;
+        runners_.push_back(
+            std::make_unique<shard_runner>(*this, w, std::move(config), generation_));
+        fresh = runners_.back().get();
+    }
+    fresh->start();
+    return {};
+}
+
+std::error_code cluster_core::release_shard(
+    std::uint32_t id, std::function<void(const std::optional<gateway::session_state>&)> released) {
+    const std::lock_guard lock(mutex_);
+    for (auto it = runners_.rbegin(); it != runners_.rend(); ++it) {
+        auto& r = **it;
+        if (r.id == id && !r.released && !terminal(r.state())) {
+            r.released = true;
+            r.release(std::move(released));
             return {};
         }
     }
@@ -371,7 +415,11 @@ std::vector<shard_status> cluster_core::status() const {
         return final_status_; // after run: how the shards ended
     }
     for (const auto& r : runners_) {
-        // Old sets only while they still run (the overlap of a reshard).
+        // Old sets only while they still run (the overlap of a reshard); shards given away to
+        // another process only until they have closed.
+        if (r->released && terminal(r->state())) {
+            continue;
+        }
         if (r->generation == generation_ || !terminal(r->state())) {
             out.push_back(r->snapshot());
         }
@@ -428,6 +476,9 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
                     "the shard count must be at least 1");
     }
     std::vector<std::uint32_t> ids = options_.shard_ids;
+    if (options_.manual_assignment) {
+        ids = {0}; // checked below, not started: add_shard decides
+    }
     if (ids.empty()) {
         ids.resize(count);
         for (std::uint32_t i = 0; i < count; ++i) {
@@ -469,6 +520,9 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
         sc.window = options_.identify_window +
                     std::max(std::chrono::milliseconds{0}, options_.identify_margin);
         scheduler_ = std::make_unique<gateway::local_identify_scheduler>(limit, clock::now(), sc);
+    }
+    if (options_.manual_assignment) {
+        ids.clear();
     }
     start_generation(count, ids);
     bool stop_now = false;
@@ -587,6 +641,22 @@ void cluster::on_session(
 
 void cluster::handle_signals(bool enable) {
     impl_->handle_signals_ = enable;
+}
+
+std::error_code cluster::send(std::uint32_t shard, gateway::command cmd,
+                              std::function<void(std::error_code)> written) {
+    return impl_->send(shard, std::move(cmd), std::move(written));
+}
+
+std::error_code cluster::add_shard(std::uint32_t id,
+                                   std::optional<gateway::session_state> session) {
+    return impl_->add_shard(id, std::move(session));
+}
+
+std::error_code
+cluster::release_shard(std::uint32_t id,
+                       std::function<void(const std::optional<gateway::session_state>&)> released) {
+    return impl_->release_shard(id, std::move(released));
 }
 
 std::error_code cluster::send(std::uint32_t shard, gateway::command cmd) {

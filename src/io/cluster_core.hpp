@@ -59,7 +59,12 @@ public:
 
     cluster_exit run(std::error_code& ec, std::string& detail);
     void stop(gateway::close_mode mode);
-    std::error_code send(std::uint32_t shard, gateway::command cmd);
+    std::error_code send(std::uint32_t shard, gateway::command cmd,
+                         std::function<void(std::error_code)> written = {});
+    std::error_code add_shard(std::uint32_t id, std::optional<gateway::session_state> session);
+    std::error_code
+    release_shard(std::uint32_t id,
+                  std::function<void(const std::optional<gateway::session_state>&)> released);
     std::vector<shard_status> status() const;
     std::string metrics() const;
 

@@ -76,9 +76,15 @@ public:
             drain();
         });
     }
-    void send(gateway::command cmd) {
-        post([this, c = std::move(cmd)] {
-            if (const auto ec = shard_.send(clock::now(), c)) {
+    void send(gateway::command cmd, std::function<void(std::error_code)> written = {}) {
+        post([this, c = std::move(cmd), done = std::move(written)] {
+            const auto ec = shard_.send(clock::now(), c);
+            if (done) {
+                drain();
+                done(ec);
+                return;
+            }
+            if (ec) {
                 gateway::lifecycle_event e;
                 e.kind = gateway::lifecycle_kind::protocol_error;
                 e.shard = id;
@@ -129,9 +135,19 @@ public:
         return static_cast<gateway::shard_state>(state_.load(std::memory_order_acquire));
     }
 
+    /// Closes with 4900 (the session stays resumable) and calls `done` with it once closed.
+    void release(std::function<void(const std::optional<gateway::session_state>&)> done) {
+        post([this, f = std::move(done)]() mutable {
+            on_released_ = std::move(f);
+            shard_.close(clock::now(), gateway::close_mode::keep_session);
+            drain();
+        });
+    }
+
     const std::uint32_t id;
     const unsigned generation;
     bool ready_counted = false; ///< Guarded by the cluster's mutex.
+    bool released = false;      ///< Guarded by the cluster's mutex: given away (`release`).
 
 private:
     // Transport events ----------------------------------------------------------------------------
@@ -169,6 +185,11 @@ private:
         if (!terminal_reported_ && terminal(shard_.state())) {
             terminal_reported_ = true;
             timer_.cancel();
+            if (on_released_) {
+                const auto done = std::move(on_released_);
+                on_released_ = nullptr;
+                done(shard_.resumable_session());
+            }
             owner_.shard_terminal(*this);
             return;
         }
@@ -361,6 +382,7 @@ private:
     std::optional<detail::reconnect_cause> pending_cause_;
     bool connected_before_ = false;
     std::optional<gateway::session_state> reported_; ///< What on_session was last told.
+    std::function<void(const std::optional<gateway::session_state>&)> on_released_;
 
     // Published after every drain for status() (any thread).
     std::atomic<std::uint8_t> state_{0};

@@ -335,6 +335,65 @@ bool apply_session(const connect_options& o, io::cluster_options& c, std::string
         return false;
     }
     c.reshard_auto = o.reshard == "auto";
+    if (o.identify_window_ms < 1 || o.identify_window_ms > 600'000) {
+        error = "--identify-window-ms must be from 1 to 600000 (Discord's is 5000)";
+        return false;
+    }
+    c.identify_window = milliseconds(o.identify_window_ms);
+    return true;
+}
+
+bool apply_bridge(const connect_options& o, connect_plan& plan, std::string& error) {
+    if (!o.nats) {
+        if (o.cluster || o.worker) {
+            error = "--cluster and --worker need --nats URL (the workers meet on NATS JetStream)";
+            return false;
+        }
+        return true;
+    }
+    bridge::worker_options b;
+    b.nats.urls = bridge::split_urls(*o.nats);
+    if (b.nats.urls.empty()) {
+        error = "--nats needs a URL, e.g. --nats nats://127.0.0.1:4222";
+        return false;
+    }
+    b.stream.stream = o.stream;
+    b.stream.subject_prefix = o.subject_prefix;
+    if (o.stream.empty() || o.subject_prefix.empty() ||
+        o.stream.find_first_of(" .*>") != std::string::npos ||
+        o.subject_prefix.find_first_of(" *>") != std::string::npos) {
+        error = "--stream and --subject-prefix must be non-empty, without spaces or wildcards "
+                "(and no '.' in a stream name)";
+        return false;
+    }
+    if (o.worker && !o.cluster) {
+        error = "--worker needs --cluster NAME (the workers of a cluster share its shards)";
+        return false;
+    }
+    if (o.cluster) {
+        if (o.cluster->empty()) {
+            error = "--cluster needs a name";
+            return false;
+        }
+        if (!plan.cluster.shard_ids.empty()) {
+            error = "--cluster shares every shard among the workers: drop --shard-ids";
+            return false;
+        }
+        if (plan.cluster.reshard_auto) {
+            error = "--reshard auto is not supported with --cluster yet: use --reshard off";
+            return false;
+        }
+        if (o.lease_ms < 1'000) {
+            error = "--lease-ms must be at least 1000 (a worker renews it every fifth of it)";
+            return false;
+        }
+        b.cluster_name = *o.cluster;
+        b.worker_id = o.worker.value_or("");
+        b.lease = milliseconds(o.lease_ms);
+        // 1 % of the window between two slots of a bucket: 50 ms at Discord's 5 s.
+        b.identify_margin = std::max(milliseconds(1), plan.cluster.identify_window / 100);
+    }
+    plan.bridge = std::move(b);
     return true;
 }
 
@@ -377,8 +436,13 @@ std::optional<connect_plan> make_connect_plan(const connect_options& o, const ch
     connect_plan plan;
     plan.cluster.token = gw::secret(token_env);
     if (!apply_endpoints(o, plan.cluster, error) || !apply_sharding(o, plan.cluster, error) ||
-        !apply_session(o, plan.cluster, error) || !apply_output(o, plan, error)) {
+        !apply_session(o, plan.cluster, error) || !apply_output(o, plan, error) ||
+        !apply_bridge(o, plan, error)) {
         return std::nullopt;
+    }
+    if (plan.bridge) {
+        plan.bridge->cluster = std::move(plan.cluster);
+        plan.cluster = {};
     }
     return plan;
 }
@@ -513,16 +577,30 @@ public:
                  .columns = environment.columns,
                  .duration = plan.duration,
                  .metrics = plan.metrics,
-                 .started_at = start},
+                 .started_at = start,
+                 .metrics_text = plan.bridge ? std::function<std::string()>(
+                                                   [this] { return worker_->metrics(); })
+                                             : std::function<std::string()>{}},
                 err)
-        , cluster_(std::move(plan.cluster)) {
+        , worker_(plan.bridge ? std::make_unique<bridge::worker>(std::move(*plan.bridge)) : nullptr)
+        , own_cluster_(worker_ ? nullptr : std::make_unique<io::cluster>(std::move(plan.cluster)))
+        , cluster_(worker_ ? worker_->shards() : *own_cluster_) {
         loop_.log().add_secret(token_);
-        cluster_.on_dispatch([this](const io::dispatch& d) { sink_.on_dispatch(d); });
-        cluster_.on_lifecycle([this](const gw::lifecycle_event& e) {
+        const auto on_dispatch = [this](const io::dispatch& d) { sink_.on_dispatch(d); };
+        const auto on_lifecycle = [this](const gw::lifecycle_event& e) {
             sink_.on_lifecycle(e);
             loop_.report(e);
-        });
-        cluster_.handle_signals(true);
+        };
+        if (!worker_) {
+            cluster_.on_dispatch(on_dispatch);
+            cluster_.on_lifecycle(on_lifecycle);
+            cluster_.handle_signals(true);
+            return;
+        }
+        worker_->on_dispatch(on_dispatch);
+        worker_->on_lifecycle(on_lifecycle);
+        worker_->on_notice([this](const std::string& line) { loop_.log().warn(line); });
+        worker_->on_ownership([this](const bridge::ownership_event& e) { report(e); });
     }
 
     /// Runs the cluster in the loop; returns what `cluster::run` said.
@@ -531,7 +609,14 @@ public:
             .before_tick = [this] { sink_.flush(); },
             .after_tick = [this] { stop_on_failed_output(); },
         };
-        return loop_.run(cluster_, hooks, ec, detail);
+        auto with_worker = hooks;
+        if (worker_) {
+            with_worker.run = [this](std::error_code& e, std::string& d) {
+                return worker_->run(e, d);
+            };
+            with_worker.stop = [this] { stop(); };
+        }
+        return loop_.run(cluster_, with_worker, ec, detail);
     }
 
     /// After `run`: the final output; returns the exit status.
@@ -566,12 +651,46 @@ public:
     }
 
 private:
+    /// A worker of a cluster hands its shards over (no close with 1000); otherwise 1000.
+    void stop() {
+        if (worker_) {
+            worker_->stop(gw::close_mode::end_session);
+        } else {
+            cluster_.stop();
+        }
+    }
+
+    void report(const bridge::ownership_event& e) {
+        using kind = bridge::ownership_event::kind;
+        const auto shard = static_cast<std::int64_t>(e.shard);
+        switch (e.what) {
+        case kind::took:
+            loop_.log().info("shard " + std::to_string(e.shard) + " starts here" +
+                                 (e.resumes ? " (resuming its saved session)" : ""),
+                             {{"shard", shard}, {"worker", worker_->id()}});
+            break;
+        case kind::took_over:
+            loop_.log().info("shard " + std::to_string(e.shard) + " taken over from dead worker " +
+                                 e.from + (e.resumes ? ", resuming" : ", identifying"),
+                             {{"shard", shard}, {"from", e.from}, {"worker", worker_->id()}});
+            break;
+        case kind::handed_over:
+            loop_.log().info("shard " + std::to_string(e.shard) + " handed over",
+                             {{"shard", shard}, {"worker", worker_->id()}});
+            break;
+        case kind::fenced:
+            loop_.log().warn("shard " + std::to_string(e.shard) + " dropped: lease lost",
+                             {{"shard", shard}, {"worker", worker_->id()}});
+            break;
+        }
+    }
+
     /// On the timer thread: a full disk or a closed pipe ends the run (events would be lost).
     void stop_on_failed_output() {
         if (!output_failed_ && mode_ != event_mode::summary && sink_.output_failed()) {
             output_failed_ = true;
             *err_ << "shardgate connect: cannot write to stdout; stopping\n";
-            cluster_.stop();
+            stop();
         }
     }
 
@@ -581,7 +700,9 @@ private:
     event_sink sink_;            // outlives the cluster and its callbacks
     run_loop loop_;              // likewise; its status server is stopped before the cluster goes
     bool output_failed_ = false; // the timer thread's; read by `finish` after it is joined
-    io::cluster cluster_;
+    std::unique_ptr<bridge::worker> worker_;   // with --nats
+    std::unique_ptr<io::cluster> own_cluster_; // without
+    io::cluster& cluster_;                     // the worker's or our own
 };
 
 } // namespace
@@ -596,11 +717,12 @@ int run_connect(const connect_options& options, const connect_environment& envir
         err << "shardgate connect: " << token.redact(error) << '\n';
         return 2;
     }
-    if (!plan->cluster.verify_tls) {
+    const auto& shards_options = plan->bridge ? plan->bridge->cluster : plan->cluster;
+    if (!shards_options.verify_tls) {
         err << "shardgate connect: WARNING: --no-verify-tls: TLS certificates and host names are "
                "NOT checked; anyone on the path can read the token. For testing only.\n";
     }
-    const bool shard_ids_given = !plan->cluster.shard_ids.empty();
+    const bool shard_ids_given = !shards_options.shard_ids.empty();
     const bool shards_given = options.shards != "auto";
 
     // SIGINT/SIGTERM before the cluster's own handler is installed would otherwise kill the process

@@ -7,6 +7,7 @@
 /// (discovery), 2 for bad usage, 3 when every shard stopped on a fatal close code.
 
 #include "log_settings.hpp"
+#include "shardgate/bridge/worker.hpp"
 #include "shardgate/io/cluster.hpp"
 
 #include <chrono>
@@ -38,6 +39,13 @@ struct connect_options {
     std::optional<std::string> metrics{};            ///< `--metrics HOST:PORT`
     std::string log_level = "info";                  ///< `--log-level debug|info|warn|error|off`
     std::string log_format = "text";                 ///< `--log-format text|json`
+    std::optional<std::string> nats{};               ///< `--nats URL[,URL...]`
+    std::string stream = "SHARDGATE";                ///< `--stream NAME`
+    std::string subject_prefix = "shardgate";        ///< `--subject-prefix P`
+    std::optional<std::string> cluster{};            ///< `--cluster NAME` (with --nats)
+    std::optional<std::string> worker{};             ///< `--worker ID` (with --cluster)
+    unsigned lease_ms = 10'000;                      ///< `--lease-ms` (with --cluster)
+    unsigned identify_window_ms = 5'000; ///< `--identify-window-ms` (an emulator's shorter one)
 };
 
 /// What `--events` prints.
@@ -54,6 +62,8 @@ struct connect_plan {
     std::optional<std::chrono::milliseconds> duration{};
     std::optional<std::string> metrics{}; ///< Where to serve /metrics and the status page.
     log_settings log{};
+    /// `--nats`: publish to JetStream (and with `--cluster`, share the shards).
+    std::optional<bridge::worker_options> bridge{};
 };
 
 /// Checks the options and the token and builds the cluster's options.

@@ -43,6 +43,25 @@ CLI::App* add_connect_command(CLI::App& app, connect_options& connect) {
     cmd->add_option("--log-level", connect.log_level, "debug, info, warn, error or off")
         ->capture_default_str();
     cmd->add_option("--log-format", connect.log_format, "text or json")->capture_default_str();
+    cmd->add_option("--identify-window-ms", connect.identify_window_ms,
+                    "Spacing of identifies per bucket: Discord's 5000; lower only against an "
+                    "emulator started with a shorter --identify-window-ms")
+        ->capture_default_str();
+    cmd->add_option("--nats", connect.nats,
+                    "Publish every dispatch to NATS JetStream: URL[,URL...] (nats://HOST:PORT)");
+    cmd->add_option("--stream", connect.stream, "JetStream stream (created when missing)")
+        ->capture_default_str();
+    cmd->add_option("--subject-prefix", connect.subject_prefix,
+                    "Subjects <prefix>.events.<shard>.<EVENT>")
+        ->capture_default_str();
+    cmd->add_option("--cluster", connect.cluster,
+                    "With --nats: share the shards with the other workers of this cluster name; "
+                    "a worker that dies loses its shards to the others, which resume them");
+    cmd->add_option("--worker", connect.worker,
+                    "This worker's id in the cluster (default: <hostname>-<pid>)");
+    cmd->add_option("--lease-ms", connect.lease_ms,
+                    "With --cluster: how long a silent worker keeps its shards")
+        ->capture_default_str();
     add_config_option(*cmd, [](std::string_view key, std::span<const std::string> values) {
         // NOLINTNEXTLINE(concurrency-mt-unsafe): parsing runs before any thread
         return refuse_token_config(key, values, std::getenv("DISCORD_TOKEN"));

@@ -86,7 +86,7 @@ io::cluster_exit run_loop::run(io::cluster& cluster, const run_hooks& hooks, std
                 tick_(cluster, hooks);
             }
         });
-        exit = cluster.run(ec, detail);
+        exit = hooks.run ? hooks.run(ec, detail) : cluster.run(ec, detail);
     }
     elapsed_ = std::chrono::duration_cast<milliseconds>(clock::now() - started_at_);
     if (page_) {
@@ -119,11 +119,11 @@ void run_loop::tick_(io::cluster& cluster, const run_hooks& hooks) {
     }
     if (stopped_by_ == stop_cause::none && stop_signal_guard::received()) {
         stopped_by_ = stop_cause::signal;
-        cluster.stop();
+        hooks.stop ? hooks.stop() : cluster.stop();
     }
     if (stopped_by_ == stop_cause::none && options_.duration && elapsed >= *options_.duration) {
         stopped_by_ = stop_cause::duration;
-        cluster.stop();
+        hooks.stop ? hooks.stop() : cluster.stop();
     }
     if (hooks.after_tick) {
         hooks.after_tick();

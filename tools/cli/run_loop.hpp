@@ -57,6 +57,11 @@ struct run_hooks {
     /// With the shards' snapshot, before the status is drawn (the demo injects faults here).
     std::function<void(std::span<const io::shard_status>)> on_tick{};
     std::function<void()> after_tick{}; ///< Last, after the stop checks.
+    /// Runs the shards instead of `cluster.run` (a bridge worker wraps it).
+    std::function<io::cluster_exit(std::error_code&, std::string&)> run{};
+    /// Stops them instead of `cluster.stop()` on a signal or `--duration` (a worker hands its
+    /// shards over).
+    std::function<void()> stop{};
 };
 
 /// Why the loop stopped the cluster.

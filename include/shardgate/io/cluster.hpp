@@ -79,6 +79,10 @@ struct cluster_options {
     /// handed over. A shard whose session the gateway no longer knows is told so (op 9) and
     /// identifies afresh.
     std::map<std::uint32_t, gateway::session_state> resume;
+    /// `run` starts no shard: the program decides which of the `shard_count` shards this process
+    /// runs with `add_shard` and `release_shard` while it runs (shardgate::bridge's ownership
+    /// does, moving shards between processes). `shard_ids`, `resume` and resharding do not apply.
+    bool manual_assignment = false;
     /// Makes the identify scheduler all shards take their permits from, given the session-start
     /// limit discovery found (or `max_concurrency` with `gateway_url`). Called once by `run`; the
     /// scheduler is then used on the cluster's first thread only. Null: a
@@ -199,8 +203,29 @@ public:
     ///         `error::shard_stopped` when `run` is not running. Later failures (queue full, the
     ///         shard stopped meanwhile) are reported as a `protocol_error` lifecycle event.
     [[nodiscard]] std::error_code send(std::uint32_t shard, gateway::command cmd);
+    /// Like `send`, and `written` is called on the shard's thread once the shard has taken the
+    /// command: empty when it went into the shard's send limiter (written at once if the limiter
+    /// has room), else why not (e.g. `error::shard_stopped`, a full queue). Not called when `send`
+    /// returns an error.
+    [[nodiscard]] std::error_code send(std::uint32_t shard, gateway::command cmd,
+                                       std::function<void(std::error_code)> written);
     /// Queues a command on the shard that owns `guild_id`: `(guild_id >> 22) % shard_count`.
     [[nodiscard]] std::error_code send_to_guild(gateway::snowflake guild_id, gateway::command cmd);
+
+    /// With `manual_assignment`: starts shard `id` here, resuming `session` when given (else it
+    /// identifies). Thread-safe.
+    /// @return `error::shard_stopped` before `run` started the cluster or after it stopped;
+    ///         `std::errc::invalid_argument` for an id not below `shard_count()`;
+    ///         `std::errc::device_or_resource_busy` when this process runs it already.
+    [[nodiscard]] std::error_code add_shard(std::uint32_t id,
+                                            std::optional<gateway::session_state> session = {});
+    /// Stops shard `id` here without ending its session (close 4900): another process resumes
+    /// it. `released` is called on the shard's thread once it has closed, with the session to
+    /// resume (nullopt when it had none). Thread-safe.
+    /// @return `std::errc::invalid_argument` when this process does not run it.
+    [[nodiscard]] std::error_code
+    release_shard(std::uint32_t id,
+                  std::function<void(const std::optional<gateway::session_state>&)> released);
 
     /// The total shard count in use (known after discovery).
     [[nodiscard]] std::uint32_t shard_count() const;

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Scale-out on NATS JetStream, end to end: real processes, nothing mocked.
+
+A `nats-server -js` on a free loopback port with a temporary store, `shardgate serve` with traffic,
+and `shardgate connect --nats --cluster` workers. Each scenario checks what the emulator saw (its
+stats and log) and what the stream holds (read back with `shardgate events`).
+
+    scale_out_test.py BINARY failover   3 workers, 32 shards: SIGKILL one, SIGTERM another
+    scale_out_test.py BINARY pacing     2 workers, 32 shards, max_concurrency 4: identify spacing
+    scale_out_test.py BINARY nats-down  workers started before NATS; NATS restarted mid-run
+    scale_out_test.py BINARY freeze     a worker frozen (SIGSTOP) past its lease, then SIGCONT
+
+Every wait has a bound; a failed check exits 1 with what it saw.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+TOKEN = "scale-out-test-token"
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, predicate, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    fail(f"timed out after {timeout} s waiting for {what}")
+
+
+class Nats:
+    """nats-server -js on a free port; restartable on the same port and store."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.store = os.path.join(workdir, "jetstream")
+        self.log = open(os.path.join(workdir, "nats.log"), "ab")
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store],
+            stdout=self.log, stderr=self.log)
+
+        def accepting():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+        wait_until("nats-server to accept connections", accepting, 10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Emulator:
+    def __init__(self, binary, workdir, args):
+        self.out = open(os.path.join(workdir, "serve.out"), "w+b")
+        self.proc = subprocess.Popen([binary, "serve", "--token", TOKEN] + args,
+                                     stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(workdir, "serve.err"), "wb"))
+        first = self.proc.stdout.readline().decode()
+        self.http = json.loads(first)["listening"]
+        self.ws = self.http.replace("http://", "ws://", 1)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.http + path, timeout=5) as r:
+            return json.loads(r.read())
+
+    def stats(self):
+        return self.get("/_emulator/stats")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Worker:
+    def __init__(self, binary, workdir, name, nats_url, ws, shards, extra):
+        self.name = name
+        self.err_path = os.path.join(workdir, f"worker-{name}.err")
+        env = dict(os.environ, DISCORD_TOKEN=TOKEN)
+        self.proc = subprocess.Popen(
+            [binary, "connect", "--gateway", ws, "--shards", str(shards),
+             "--nats", nats_url, "--cluster", "test", "--worker", name,
+             "--events", "count", "--log-format", "json"] + extra,
+            env=env, stdout=open(os.path.join(workdir, f"worker-{name}.out"), "wb"),
+            stderr=open(self.err_path, "wb"))
+
+    def log(self):
+        records = []
+        with open(self.err_path, "rb") as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    pass
+        return records
+
+    def owned(self):
+        """Shards this worker runs now, from its log."""
+        shards = set()
+        for r in self.log():
+            msg = r.get("msg", "")
+            if "shard" not in r:
+                continue
+            if "starts here" in msg or "taken over" in msg:
+                shards.add(r["shard"])
+            elif "handed over" in msg or "dropped" in msg:
+                shards.discard(r["shard"])
+        return shards
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            fail(f"worker {self.name} did not exit within {timeout} s")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def total(stats, key):
+    return sum(s.get(key, 0) for s in stats["shards"].values())
+
+
+def read_stream(binary, nats_url):
+    out = subprocess.run([binary, "events", "--nats", nats_url], capture_output=True, timeout=120)
+    if out.returncode != 0:
+        fail(f"shardgate events exited {out.returncode}: {out.stderr.decode()[:500]}")
+    return [json.loads(line) for line in out.stdout.decode().splitlines() if line.strip()]
+
+
+def check_stream(events, shards):
+    """One session per shard, every session's seqs contiguous from 1, no (session, seq) twice."""
+    by_shard = {}
+    seen = set()
+    for e in events:
+        key = (e["session"], e["seq"])
+        if key in seen:
+            fail(f"({e['session']}, {e['seq']}) is in the stream twice")
+        seen.add(key)
+        by_shard.setdefault(e["shard"], {}).setdefault(e["session"], []).append(e["seq"])
+    if sorted(by_shard) != list(range(shards)):
+        fail(f"shards in the stream: {sorted(by_shard)}")
+    for shard, sessions in by_shard.items():
+        if len(sessions) != 1:
+            fail(f"shard {shard} has {len(sessions)} sessions in the stream: {list(sessions)}")
+        seqs = sorted(next(iter(sessions.values())))
+        if seqs != list(range(1, len(seqs) + 1)):
+            missing = sorted(set(range(1, seqs[-1] + 1)) - set(seqs))
+            fail(f"shard {shard}: sequence not contiguous, missing {missing[:20]}")
+    return {shard: max(next(iter(s.values()))) for shard, s in by_shard.items()}
+
+
+def no_violations(stats):
+    for sid, s in stats["shards"].items():
+        if s.get("violations"):
+            fail(f"emulator saw violations on shard {sid}: {s['violations']}")
+        if "4008" in s.get("close_codes_sent", {}):
+            fail(f"emulator closed shard {sid} with 4008")
+
+
+def wait_all_ready(emulator, shards, timeout):
+    wait_until(f"{shards} shards identified",
+               lambda: total(emulator.stats(), "identifies") >= shards, timeout, 0.2)
+
+
+def scenario_failover(binary, workdir):
+    shards = 32
+    nats = Nats(workdir)
+    nats.start()
+    emulator = Emulator(binary, workdir, [
+        "--shards", str(shards), "--max-concurrency", "16", "--identify-window-ms", "1000",
+        "--heartbeat-interval-ms", "2000", "--traffic", "400", "--seed", "7"])
+    workers = {}
+    try:
+        extra = ["--max-concurrency", "16", "--identify-window-ms", "1000", "--lease-ms", "3000"]
+        for name in ("a", "b", "c"):
+            workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
+        wait_all_ready(emulator, shards, 60)
+        wait_until("every worker owning a share",
+                   lambda: all(len(w.owned()) >= 10 for w in workers.values()), 30, 0.2)
+        time.sleep(2)
+        lost = workers["a"].owned()
+        print(f"worker a runs {sorted(lost)}; SIGKILL", flush=True)
+        resumes_before = total(emulator.stats(), "resumes")
+        killed_at = time.monotonic()
+        workers["a"].kill()
+        wait_until("a's shards resumed on b and c",
+                   lambda: total(emulator.stats(), "resumes") >= resumes_before + len(lost),
+                   30, 0.05)
+        failover_s = time.monotonic() - killed_at
+        print(f"failover: {len(lost)} shards resumed {failover_s:.2f} s after SIGKILL "
+              f"(lease 3 s)", flush=True)
+        if failover_s > 3 + 2:
+            fail(f"failover took {failover_s:.2f} s, more than the lease plus 2 s")
+        time.sleep(2)
+        moved = workers["b"].owned()
+        resumes_before = total(emulator.stats(), "resumes")
+        print(f"worker b runs {sorted(moved)}; SIGTERM", flush=True)
+        workers["b"].signal(signal.SIGTERM)
+        status = workers["b"].wait(30)
+        if status != 0:
+            fail(f"worker b exited {status} after SIGTERM")
+        wait_until("b's shards resumed on c",
+                   lambda: total(emulator.stats(), "resumes") >= resumes_before + len(moved),
+                   30, 0.05)
+        time.sleep(2)
+        workers["c"].signal(signal.SIGTERM)
+        if workers["c"].wait(30) != 0:
+            fail("worker c did not exit 0 after SIGTERM")
+        stats = emulator.stats()
+        identifies = total(stats, "identifies")
+        no_violations(stats)
+        if identifies != shards:
+            fail(f"the emulator saw {identifies} identifies, not {shards}")
+        for w in ("b", "c"):
+            for r in workers[w].log():
+                if r.get("event") == "closed" and r.get("code") == 1000:
+                    fail(f"worker {w} closed a shard with 1000")
+        events = read_stream(binary, nats.url)
+        last = check_stream(events, shards)
+        print(f"stream: {len(events)} events, {shards} shards, one session each, contiguous, "
+              f"no duplicates; identifies {identifies}; resumes {total(stats, 'resumes')}",
+              flush=True)
+        del last
+    finally:
+        for w in workers.values():
+            w.kill()
+        emulator.stop()
+        nats.stop()
+
+
+def scenario_pacing(binary, workdir):
+    shards, buckets, window_ms = 32, 4, 2000
+    nats = Nats(workdir)
+    nats.start()
+    emulator = Emulator(binary, workdir, [
+        "--shards", str(shards), "--max-concurrency", str(buckets),
+        "--identify-window-ms", str(window_ms), "--heartbeat-interval-ms", "5000"])
+    workers = []
+    try:
+        extra = ["--max-concurrency", str(buckets), "--identify-window-ms", str(window_ms),
+                 "--lease-ms", "3000"]
+        for name in ("p", "q"):
+            workers.append(Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra))
+        wait_all_ready(emulator, shards, 90)
+        stats = emulator.stats()
+        no_violations(stats)
+        identifies = total(stats, "identifies")
+        if identifies != shards:
+            fail(f"{identifies} identifies for {shards} shards (a refused one was repeated)")
+        log = emulator.get("/_emulator/log")
+        entries = log["entries"] if isinstance(log, dict) else log
+        times = sorted(e["t_ms"] for e in entries
+                       if e.get("event") == "identify")
+        if len(times) != shards:
+            fail(f"the log has {len(times)} identifies")
+        minimum = (shards // buckets - 1) * window_ms
+        took = times[-1] - times[0]
+        print(f"start-up: first to last identify {took} ms; minimum {minimum} ms "
+              f"({100.0 * (took - minimum) / minimum:+.2f} %)", flush=True)
+        if took > minimum * 1.02:
+            fail(f"start-up {took} ms is more than 2 % over the minimum {minimum} ms")
+    finally:
+        for w in workers:
+            w.kill()
+        emulator.stop()
+        nats.stop()
+
+
+SCENARIOS = {"failover": scenario_failover, "pacing": scenario_pacing}
+
+
+def main():
+    binary, name = sys.argv[1], sys.argv[2]
+    if not os.path.exists(NATS_SERVER):
+        fail(f"{NATS_SERVER} not found: install the nats-server package (scripts/bootstrap)")
+    workdir = tempfile.mkdtemp(prefix=f"shardgate-{name}-")
+    try:
+        SCENARIOS[name](binary, workdir)
+    except SystemExit:
+        print(f"(logs kept in {workdir})", flush=True)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"PASS {name}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
