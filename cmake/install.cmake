@@ -1,12 +1,12 @@
 # Install rules: headers, the four libraries (plus the emulator's server adapter), the `shardgate`
 # binary and its man page, the CMake package (shardgateConfig.cmake: `find_package(shardgate CONFIG)`,
-# targets shardgate::gateway, ::emulator_core, ::observe, ::io, ::emulator) and shardgate.pc.
+# targets shardgate::gateway, ::emulator_core, ::observe, ::io, ::emulator, ::bridge) and shardgate.pc.
 include(CMakePackageConfigHelpers)
 
 set(SHARDGATE_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/shardgate")
 
 install(TARGETS shardgate_gateway shardgate_emulator_core shardgate_observe shardgate_io
-                shardgate_emulator
+                shardgate_emulator shardgate_bridge
   EXPORT shardgateTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
@@ -55,7 +55,8 @@ endforeach()
 if(BUILD_SHARED_LIBS)
   file(RELATIVE_PATH shardgate_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
   set_target_properties(shardgate PROPERTIES INSTALL_RPATH "$ORIGIN/${shardgate_bin_to_lib}")
-  foreach(lib shardgate_gateway shardgate_emulator_core shardgate_observe shardgate_io shardgate_emulator)
+  foreach(lib shardgate_gateway shardgate_emulator_core shardgate_observe shardgate_io shardgate_emulator
+              shardgate_bridge)
     set_target_properties(${lib} PROPERTIES
       INSTALL_RPATH "$ORIGIN" # each finds the others it links beside it
       VERSION ${PROJECT_VERSION}

@@ -14,7 +14,7 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 # Headers include simdjson's; the static libraries need the -dev packages of what they link.
 if(NOT BUILD_SHARED_LIBS)
   set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
-    "libsimdjson-dev, libboost1.81-dev, libboost-json1.81-dev, zlib1g-dev, libzstd-dev, libssl-dev")
+    "libsimdjson-dev, libboost1.81-dev, libboost-json1.81-dev, zlib1g-dev, libzstd-dev, libssl-dev, libnats-dev")
 endif()
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB)

@@ -2,6 +2,7 @@
 
 #include "connection_impl.hpp"
 
+#include <limits>
 #include <thread>
 
 namespace shardgate::bridge {
@@ -69,7 +70,7 @@ std::shared_ptr<nats_connection> nats_connection::open(const nats_settings& sett
         s = natsOptions_SetTimeout(o, settings.connect_timeout.count());
     }
     if (s == NATS_OK) {
-        s = natsOptions_SetMaxReconnect(o, -1);
+        s = natsOptions_SetMaxReconnect(o, std::numeric_limits<int>::max()); // "forever"
     }
     if (s == NATS_OK) {
         s = natsOptions_SetReconnectWait(o, settings.reconnect_wait.count());

@@ -10,8 +10,8 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -138,6 +138,7 @@ public:
     bool send(natsMsg* m) {
         jsPubOptions po;
         jsPubOptions_Init(&po);
+        // A PubAck not back in time comes to on_ack as an error (and is published again).
         po.MaxWait = settings.ack_timeout.count();
         const auto started = steady::now();
         bool waited = false;
@@ -191,12 +192,15 @@ public:
                 t = track{};
                 t.session = session;
             }
-            t.pending.insert(seq);
+            ++t.pending[seq]; // a replay can publish a seq again before its first PubAck
             t.highest = std::max(t.highest, seq);
             // The byte bound; libnats bounds the count.
             const auto started = steady::now();
-            while (in_flight_bytes != 0 &&
-                   in_flight_bytes + body.size() > settings.max_in_flight_bytes) {
+            // Retries count too: with NATS away, messages whose PubAck timed out wait for their
+            // retry, and new ones must not take their room.
+            while (in_flight >= settings.max_in_flight ||
+                   (in_flight_bytes != 0 &&
+                    in_flight_bytes + body.size() > settings.max_in_flight_bytes)) {
                 if (changed.wait_for(lock, std::chrono::milliseconds(stall_wait_ms)) ==
                         std::cv_status::timeout &&
                     !open()) {
@@ -232,7 +236,10 @@ public:
             if (acked_ok) {
                 if (const auto it = tracks.find(shard);
                     it != tracks.end() && it->second.session == session) {
-                    it->second.pending.erase(seq);
+                    auto& p = it->second.pending;
+                    if (const auto at = p.find(seq); at != p.end() && --at->second == 0) {
+                        p.erase(at);
+                    }
                 }
             }
         }
@@ -248,6 +255,7 @@ public:
         const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
         if (pa != nullptr && pae == nullptr) {
             ++self.acked;
+            self.last_ack_ns = steady::now().time_since_epoch().count();
             if (pa->Duplicate) {
                 ++self.duplicates;
             }
@@ -272,26 +280,70 @@ public:
 
     void retry_loop() {
         for (;;) {
-            event_copy e;
+            std::deque<event_copy> batch;
             {
                 std::unique_lock lock(mutex);
-                changed.wait(lock, [this] { return stopping || !retries.empty(); });
-                if (retries.empty()) {
-                    return; // stopping
+                changed.wait_for(lock, settings.ack_timeout / 2,
+                                 [this] { return stopping || !retries.empty(); });
+                if (stopping && retries.empty()) {
+                    return;
                 }
-                e = std::move(retries.front());
-                retries.pop_front();
+                batch.swap(retries);
             }
-            // A short pause: the error that sent it here (NATS restarting, a stream leader
+            if (batch.empty()) {
+                resend_unacknowledged();
+                continue;
+            }
+            // A short pause: the error that sent them here (NATS restarting, a stream leader
             // election) is usually not over a microsecond later.
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            natsMsg* m = nullptr;
+            for (auto& e : batch) {
+                natsMsg* m = nullptr;
+                ++retried;
+                if (make_message(e, &m) != NATS_OK || !send(m)) {
+                    settle(e.shard, e.session, e.seq, e.data.size(), false);
+                    ++dropped_fenced;
+                }
+            }
+        }
+    }
+
+    /// The watchdog: publishes in flight and no PubAck for `ack_timeout` while connected means
+    /// their acks were lost (NATS restarted, a reconnect): take them back from libnats and publish
+    /// them again. The stream drops any that it had stored.
+    void resend_unacknowledged() {
+        {
+            const std::lock_guard lock(mutex);
+            if (in_flight == 0) {
+                return;
+            }
+        }
+        const auto since_ack =
+            steady::now() - steady::time_point(steady::duration(last_ack_ns.load()));
+        if (since_ack < settings.ack_timeout || !connection->connected()) {
+            return;
+        }
+        natsMsgList pending{};
+        if (js_PublishAsyncGetPendingList(&pending, js.get()) != NATS_OK) {
+            return;
+        }
+        for (int i = 0; i < pending.Count; ++i) {
+            natsMsg* m = pending.Msgs[i]; // NOLINT: libnats' array
+            pending.Msgs[i] = nullptr;    // NOLINT
+            const auto shard =
+                static_cast<std::uint32_t>(to_u64(header(m, "Shardgate-Shard").c_str()));
+            const auto seq = to_u64(header(m, "Shardgate-Seq").c_str());
+            const auto session = header(m, "Shardgate-Session");
+            const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(m));
             ++retried;
-            if (make_message(e, &m) != NATS_OK || !send(m)) {
-                settle(e.shard, e.session, e.seq, e.data.size(), false);
+            if (!send(m)) {
+                // The gate closed: not ours to publish any more (whoever resumes replays it).
+                settle(shard, session, seq, size, false);
                 ++dropped_fenced;
             }
         }
+        natsMsgList_Destroy(&pending); // frees what was not sent again
+        last_ack_ns = steady::now().time_since_epoch().count();
     }
 
     std::error_code ensure_stream(std::chrono::milliseconds timeout, std::string& detail) {
@@ -346,7 +398,7 @@ public:
 
     struct track {
         std::string session;
-        std::set<std::uint64_t> pending;
+        std::map<std::uint64_t, std::uint32_t> pending; // seq -> publishes awaiting a PubAck
         std::uint64_t highest = 0;
     };
 
@@ -372,6 +424,7 @@ public:
     std::atomic<std::uint64_t> oversized{0};
     std::atomic<std::uint64_t> dropped_fenced{0};
     std::atomic<std::uint64_t> blocked_ns{0};
+    std::atomic<steady::rep> last_ack_ns{steady::now().time_since_epoch().count()};
 };
 
 event_publisher::event_publisher(std::shared_ptr<nats_connection> connection,
@@ -400,7 +453,7 @@ std::optional<acked_position> event_publisher::acked(std::uint32_t shard) const 
         return std::nullopt;
     }
     const auto& t = it->second;
-    const auto seq = t.pending.empty() ? t.highest : *t.pending.begin() - 1;
+    const auto seq = t.pending.empty() ? t.highest : t.pending.begin()->first - 1;
     if (seq == 0) {
         return std::nullopt;
     }

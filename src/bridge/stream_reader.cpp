@@ -191,6 +191,8 @@ private:
     bool fetch(steady::duration wait, std::error_code& ec, std::string& detail);
     /// Whether the consumer has nothing left to deliver (a consumer info request).
     bool nothing_pending();
+    /// Not following, the buffer empty: sets and returns `caught_up_`.
+    bool check_caught_up();
     /// The event in `m`, or nullopt when it is to be skipped (acked here).
     std::optional<stream_event> take(detail::msg_ptr m);
 
@@ -203,10 +205,13 @@ private:
     detail::js_ptr js_;
     detail::subscription_ptr subscription_;
     std::string consumer_;
-    std::deque<detail::msg_ptr> buffer_; // fetched, not returned yet
-    detail::msg_ptr last_;               // returned, not acked yet
-    std::uint64_t fetched_max_ = 0;      // highest stream sequence fetched
-    std::uint64_t returned_max_ = 0;     // highest stream sequence returned
+    std::deque<detail::msg_ptr> buffer_;         // fetched, not returned yet
+    detail::msg_ptr last_;                       // returned, not acked yet
+    std::uint64_t fetched_max_ = 0;              // highest stream sequence fetched
+    std::uint64_t returned_max_ = 0;             // highest stream sequence returned
+    std::optional<std::uint64_t> batch_pending_; // NumPending of the last fetch's last message
+    bool batch_redelivered_ = false;             // the last fetch brought a redelivery
+    bool checked_once_ = false;                  // `nothing_pending` was asked at least once
     bool caught_up_ = false;
 };
 
@@ -254,7 +259,7 @@ bool stream_reader::impl::open(std::error_code& ec, std::string& detail) {
 
 bool stream_reader::impl::check_stream(std::error_code& ec, std::string& detail) {
     jsStreamInfo* raw = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
+    jsErrCode jerr{};
     const auto s = js_GetStreamInfo(&raw, js_.get(), settings_.stream.c_str(), &options_, &jerr);
     const detail::stream_info_ptr info(raw);
     if (s == NATS_OK) {
@@ -512,6 +517,7 @@ std::optional<stream_event> stream_reader::impl::take(detail::msg_ptr m) {
     }
     (void)parse_uint(header(m.get(), "Shardgate-Seq"), event.seq);
     event.session = std::string(header(m.get(), "Shardgate-Session"));
+    event.error = std::string(header(m.get(), "Shardgate-Error"));
     if (const auto* data = natsMsg_GetData(m.get()); data != nullptr) {
         event.data.assign(data, static_cast<std::size_t>(natsMsg_GetDataLength(m.get())));
     }
@@ -527,6 +533,18 @@ bool stream_reader::impl::nothing_pending() {
     // The first time, also nothing awaiting redelivery (handed back by the previous reader of a
     // durable, or not acknowledged by it); after a fetch that came back empty, that is settled.
     return info && info->NumPending == 0 && (checked_once_ || info->NumAckPending == 0);
+}
+
+bool stream_reader::impl::check_caught_up() {
+    // Caught up: the last message fetched said none was left behind it (and none of the batch was
+    // a redelivery, which may have more behind it); or the server says so, at the start and after
+    // a fetch that brought nothing.
+    if ((batch_pending_ && *batch_pending_ == 0 && !batch_redelivered_) ||
+        (!batch_pending_ && nothing_pending())) {
+        caught_up_ = true;
+    }
+    checked_once_ = true;
+    return caught_up_;
 }
 
 std::optional<stream_event> stream_reader::impl::next(std::chrono::milliseconds timeout,
@@ -550,16 +568,8 @@ std::optional<stream_event> stream_reader::impl::next(std::chrono::milliseconds 
         if (caught_up_ || !subscription_) {
             return std::nullopt;
         }
-        if (!settings_.follow) {
-            // Caught up: the last message fetched said none was left behind it (and none of the
-            // batch was a redelivery, which may have more behind it); or the server says so, at
-            // the start and after a fetch that brought nothing.
-            if ((batch_pending_ && *batch_pending_ == 0 && !batch_redelivered_) ||
-                (!batch_pending_ && nothing_pending())) {
-                caught_up_ = true;
-                return std::nullopt;
-            }
-            checked_once_ = true;
+        if (!settings_.follow && check_caught_up()) {
+            return std::nullopt;
         }
         const auto left = deadline - steady::now();
         if (left <= steady::duration::zero()) {

@@ -3,6 +3,7 @@
 
 #include "shardgate/bridge/worker.hpp"
 
+#include "command_server.hpp"
 #include "connection_impl.hpp"
 #include "kv_bucket.hpp"
 #include "shardgate/gateway/field.hpp"
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -216,6 +218,12 @@ public:
                 session_changed(shard, s);
             });
         cluster->on_lifecycle([this](const gateway::lifecycle_event& e) { lifecycle(e); });
+        commands = std::make_unique<detail::command_server>(
+            nats->internals().get(), options.stream.subject_prefix, *cluster,
+            [this](std::uint32_t shard) { return runs_here(shard); });
+        if (std::string why; !commands->start(why)) {
+            notice(why + ": commands by NATS request are off");
+        }
         if (clustered()) {
             coordinator = std::thread([this] { coordinate(); });
         }
@@ -228,7 +236,24 @@ public:
         if (coordinator.joinable()) {
             coordinator.join();
         }
+        commands.reset();
         return exit;
+    }
+
+    /// Whether a command for `shard` is this process's to carry out.
+    bool runs_here(std::uint32_t shard) {
+        if (clustered()) {
+            const std::lock_guard lock(owned_view_mutex);
+            return owned_view.count(shard) != 0;
+        }
+        const auto& ids = options.cluster.shard_ids;
+        return ids.empty() || std::find(ids.begin(), ids.end(), shard) != ids.end();
+    }
+
+    /// Publishes `owned` for the command server's thread.
+    void share_owned() {
+        const std::lock_guard lock(owned_view_mutex);
+        owned_view = owned;
     }
 
     void stop(gateway::close_mode mode) {
@@ -345,7 +370,12 @@ public:
                     s.changed = steady::now();
                 }
             } else {
-                const auto shard = static_cast<std::uint32_t>(std::stoul(key.substr(6)));
+                std::uint32_t shard = 0;
+                const auto digits = std::string_view(key).substr(6);
+                if (std::from_chars(digits.data(), digits.data() + digits.size(), shard).ec !=
+                    std::errc{}) {
+                    continue;
+                }
                 if (removed) {
                     owners.erase(shard);
                 } else {
@@ -500,6 +530,7 @@ public:
             const auto ec = cluster->add_shard(it->first, it->second);
             if (!ec) {
                 owned.insert(it->first);
+                share_owned();
                 it = starting.erase(it);
             } else if (ec == std::errc::device_or_resource_busy ||
                        ec == gateway::error::shard_stopped) {
@@ -512,6 +543,7 @@ public:
 
     void hand_over(std::uint32_t shard) {
         owned.erase(shard);
+        share_owned();
         releasing.insert(shard);
         const auto ec = cluster->release_shard(
             shard, [this, shard](const std::optional<gateway::session_state>& s) {
@@ -531,12 +563,16 @@ public:
             const std::lock_guard lock(released_mutex);
             done.swap(released);
         }
+        // One bound for the whole batch: a hand-over of many shards while NATS is slow must not
+        // wait five seconds per shard.
+        const auto until = steady::now() + std::chrono::seconds(5);
         for (auto& r : done) {
             releasing.erase(r.shard);
             if (fenced) {
                 continue; // not ours any more: write nothing
             }
-            if (!publisher->drain(r.shard, std::chrono::seconds(5))) {
+            const auto left = std::max(steady::duration::zero(), until - steady::now());
+            if (!publisher->drain(r.shard, std::chrono::duration_cast<milliseconds>(left))) {
                 notice("shard " + std::to_string(r.shard) +
                        ": publishes still unacknowledged after 5 s; the next owner replays them");
             }
@@ -602,6 +638,7 @@ public:
             emit(e);
         }
         owned.clear();
+        share_owned();
         starting.clear();
         checkpointed.clear();
     }
@@ -662,6 +699,10 @@ public:
     bool stop_requested = false;
     bool cluster_done = false;
     std::thread coordinator;
+
+    std::unique_ptr<detail::command_server> commands;
+    std::mutex owned_view_mutex;
+    std::set<std::uint32_t> owned_view; ///< `owned`, for the command server's thread
 
     std::mutex sessions_mutex;
     std::unordered_map<std::uint32_t, gateway::session_state> sessions;

@@ -80,6 +80,8 @@ public:
 
     /// Starts the server (no-op when running) and waits, up to `timeout`, until it accepts
     /// connections; throws std::runtime_error (with the log's tail) if it does not.
+    /// PR_SET_PDEATHSIG fires when the *thread* that forked exits: call it from a thread that
+    /// outlives the server's use (the test's own, or one kept alive until the end).
     void start(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         if (running()) {
             return;

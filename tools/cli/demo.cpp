@@ -424,6 +424,9 @@ private:
 
 int run_demo(const demo_options& options, const demo_environment& environment, std::ostream& out,
              std::ostream& err) {
+    if (options.workers != 0) {
+        return run_demo_workers(options, out, err);
+    }
     std::string error;
     auto plan = make_demo_plan(options, error);
     if (!plan) {

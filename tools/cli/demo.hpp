@@ -27,6 +27,7 @@ struct demo_options {
     unsigned threads = 1;                 ///< `--threads N`
     std::string log_level = "info";       ///< `--log-level debug|info|warn|error|off`
     std::string log_format = "text";      ///< `--log-format text|json`
+    unsigned workers = 0; ///< `--workers N`: the scale-out on NATS JetStream (0: one process)
 };
 
 /// Where the demo's live status goes.
@@ -41,5 +42,9 @@ struct demo_environment {
 /// the demo could not start, 2 for bad usage.
 int run_demo(const demo_options& options, const demo_environment& environment, std::ostream& out,
              std::ostream& err);
+
+/// `demo --workers N` (demo_workers.cpp): nats-server, the emulator and N worker processes, one
+/// killed mid-run; lost and duplicated are counted from the stream. Same exit statuses.
+int run_demo_workers(const demo_options& options, std::ostream& out, std::ostream& err);
 
 } // namespace shardgate::cli

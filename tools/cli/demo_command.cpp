@@ -29,6 +29,9 @@ subcommand register_demo(CLI::App& app) {
     cmd->add_option("--log-level", demo->log_level, "debug, info, warn, error or off")
         ->capture_default_str();
     cmd->add_option("--log-format", demo->log_format, "text or json")->capture_default_str();
+    cmd->add_option("--workers", demo->workers,
+                    "Run the scale-out instead: nats-server, N worker processes sharing the shards "
+                    "on JetStream, one killed mid-run (needs the nats-server package)");
     cmd->footer("Exit status: 0 when every event arrived once and in order, 1 when some were "
                 "lost or duplicated (a bug: please report it) or the demo could not start, 2 "
                 "for bad usage.");

@@ -60,6 +60,10 @@ void append_stream_event_line(std::string& out, const bridge::stream_event& even
     append_string(out, event.name);
     out += R"(,"session":)";
     append_string(out, event.session);
+    if (!event.error.empty()) {
+        out += R"(,"error":)";
+        append_string(out, event.error);
+    }
     out += R"(,"d":)";
     if (event.data.empty()) {
         out += "null";

@@ -30,7 +30,8 @@ struct events_options {
 };
 
 /// Appends the line of one event: a `connect --events jsonl` dispatch line with `"session"` after
-/// `"t"`; `d` copied verbatim (line breaks in it become spaces, an empty payload is `null`).
+/// `"t"`, then `"error"` for a marker (`Shardgate-Error`, e.g. `"too-large"`: `d` is then `null`);
+/// `d` copied verbatim (line breaks in it become spaces, an empty payload is `null`).
 void append_stream_event_line(std::string& out, const bridge::stream_event& event);
 
 /// Splits `--filter A,B` into names; blanks around names and empty entries are dropped.

@@ -25,6 +25,10 @@ struct stream_event {
     std::string name;             ///< The dispatch's `t` (`Shardgate-Event`).
     std::string data;             ///< The dispatch's `d`, verbatim (the message payload).
     std::uint64_t stream_seq = 0; ///< The message's sequence number in the JetStream stream.
+    /// `Shardgate-Error`, empty for a normal event. `too-large`: the dispatch was over the server's
+    /// `max_payload`, so the publisher stored this marker (empty `data`) to keep the sequence
+    /// whole.
+    std::string error;
 };
 
 /// What to read and how.

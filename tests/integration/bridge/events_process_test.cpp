@@ -1,6 +1,7 @@
 // `shardgate events` as a process against a real nats-server: the jsonl lines, exit status 0 once
 // caught up, --filter, --durable across runs, --follow until SIGTERM, and exit status 1 (NATS
-// unreachable, no stream) or 2 (bad usage) with a one-line message. Also the line format itself.
+// unreachable, no stream) or 2 (bad usage) with a one-line message. Also the line format itself,
+// and examples/jetstream_consumer.cpp run the same way.
 // POSIX only (fork/exec, poll); every wait has a bound.
 #include "events.hpp"
 #include "jetstream_fixture.hpp"
@@ -22,15 +23,19 @@
 #ifndef SHARDGATE_BINARY
 #error "SHARDGATE_BINARY must name the shardgate executable"
 #endif
+#ifndef SHARDGATE_EXAMPLE_JETSTREAM_CONSUMER
+#error "SHARDGATE_EXAMPLE_JETSTREAM_CONSUMER must name examples/jetstream_consumer's executable"
+#endif
 
 namespace {
 
 using namespace std::chrono_literals;
 
-/// `shardgate ARGS...` with stdout and stderr on pipes.
+/// `shardgate ARGS...` (or another program) with stdout and stderr on pipes.
 class shardgate_process {
 public:
-    explicit shardgate_process(std::vector<std::string> args) {
+    explicit shardgate_process(std::vector<std::string> args,
+                               const char* binary = SHARDGATE_BINARY) {
         std::array<int, 2> out{};
         std::array<int, 2> err{};
         if (pipe2(out.data(), O_CLOEXEC) != 0 || pipe2(err.data(), O_CLOEXEC) != 0) {
@@ -46,7 +51,7 @@ public:
         if (pid_ == 0) {
             dup2(out[1], STDOUT_FILENO);
             dup2(err[1], STDERR_FILENO);
-            execv(SHARDGATE_BINARY, argv.data());
+            execv(binary, argv.data());
             _exit(127);
         }
         close(out[1]);
@@ -252,6 +257,18 @@ TEST_F(events_process_test, bad_usage_exits_2) {
     }
 }
 
+TEST_F(events_process_test, the_jetstream_consumer_example_counts_per_channel_and_resumes) {
+    create_stream();
+    (void)publish_sample();
+    shardgate_process first({server_->url(), "--once"}, SHARDGATE_EXAMPLE_JETSTREAM_CONSUMER);
+    EXPECT_EQ(first.finish(20s), 0) << first.err();
+    EXPECT_EQ(first.out(), "2 MESSAGE_CREATE\n  channel 7: 1\n  channel 8: 1\n");
+    EXPECT_TRUE(publish({1, 3, "s1", "MESSAGE_CREATE", R"({"channel_id":"8"})"}));
+    shardgate_process second({server_->url(), "--once"}, SHARDGATE_EXAMPLE_JETSTREAM_CONSUMER);
+    EXPECT_EQ(second.finish(20s), 0) << second.err();
+    EXPECT_EQ(second.out(), "1 MESSAGE_CREATE\n  channel 8: 1\n");
+}
+
 TEST(events_line, is_a_connect_dispatch_line_with_the_session) {
     std::string out;
     shardgate::bridge::stream_event event;
@@ -268,10 +285,12 @@ TEST(events_line, is_a_connect_dispatch_line_with_the_session) {
     out.clear();
     event.data.clear();
     event.session = "\xff";
+    event.error = "too-large";
     shardgate::cli::append_stream_event_line(out, event);
     EXPECT_EQ(
-        out, R"({"type":"dispatch","shard":3,"seq":42,"t":"MESSAGE_CREATE","session":"?","d":null})"
-             "\n");
+        out,
+        R"({"type":"dispatch","shard":3,"seq":42,"t":"MESSAGE_CREATE","session":"?","error":"too-large","d":null})"
+        "\n");
 }
 
 TEST(events_line, split_filter_drops_blanks) {

@@ -86,9 +86,11 @@ protected:
         ASSERT_EQ(s, NATS_OK) << natsStatus_GetText(s) << " jerr " << jerr;
     }
 
-    /// Publishes one dispatch with the contract's subject and headers; returns whether JetStream
-    /// stored it (false: dropped as a duplicate of its Nats-Msg-Id).
-    bool publish(const published& p, const std::string& prefix = "shardgate") {
+    /// Publishes one dispatch with the contract's subject and headers (plus `Shardgate-Error` when
+    /// `error` is not empty: a marker); returns whether JetStream stored it (false: dropped as a
+    /// duplicate of its Nats-Msg-Id).
+    bool publish(const published& p, const std::string& prefix = "shardgate",
+                 const std::string& error = {}) {
         const auto subject = prefix + ".events." + std::to_string(p.shard) + "." + p.name;
         natsMsg* msg = nullptr;
         EXPECT_EQ(natsMsg_Create(&msg, subject.c_str(), nullptr, p.data.data(),
@@ -100,6 +102,9 @@ protected:
         natsMsgHeader_Set(msg, "Shardgate-Seq", std::to_string(p.seq).c_str());
         natsMsgHeader_Set(msg, "Shardgate-Session", p.session.c_str());
         natsMsgHeader_Set(msg, "Shardgate-Event", p.name.c_str());
+        if (!error.empty()) {
+            natsMsgHeader_Set(msg, "Shardgate-Error", error.c_str());
+        }
         jsPubAck* ack = nullptr;
         jsErrCode jerr{};
         const auto s = js_PublishMsg(&ack, js_, msg, nullptr, &jerr);

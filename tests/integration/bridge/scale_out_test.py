@@ -153,6 +153,59 @@ class Worker:
             self.proc.wait(10)
 
 
+def nats_request(port, subject, payload, timeout=5.0):
+    """One request over NATS' text protocol (no client library needed): the first reply, or None."""
+    inbox = "_INBOX.scaleout%d" % int(time.monotonic() * 1e6)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.recv(4096)  # INFO
+        body = payload.encode()
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\n' +
+                  f"SUB {inbox} 1\r\n".encode() +
+                  f"PUB {subject} {inbox} {len(body)}\r\n".encode() + body + b"\r\nPING\r\n")
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+            at = data.find(b"MSG " + inbox.encode())
+            if at >= 0:
+                header_end = data.find(b"\r\n", at)
+                if header_end < 0:
+                    continue
+                size = int(data[at:header_end].split()[-1])
+                start = header_end + 2
+                if len(data) >= start + size:
+                    return json.loads(data[start:start + size])
+            if b"PING\r\n" in data:
+                s.sendall(b"PONG\r\n")
+                data = data.replace(b"PING\r\n", b"")
+    return None
+
+
+def voice_command(emulator, nats, shard):
+    """A Voice State Update by request on shard `shard`: the reply says ok, and the emulator saw it."""
+    before = commands_seen(emulator, shard)
+    guild = 1000 + shard
+    reply = nats_request(nats.port, f"shardgate.commands.{shard}",
+                         json.dumps({"op": 4, "d": {"guild_id": str(guild), "channel_id": None,
+                                                    "self_mute": False, "self_deaf": False}}))
+    if not reply or not reply.get("ok"):
+        fail(f"command to shard {shard}: reply {reply}")
+    wait_until(f"the command on shard {shard} at the emulator",
+               lambda: commands_seen(emulator, shard) > before, 10)
+
+
+def commands_seen(emulator, shard):
+    log = emulator.get("/_emulator/log")
+    entries = log["entries"] if isinstance(log, dict) else log
+    return sum(1 for e in entries if e.get("event") == "command" and e.get("shard") == shard)
+
+
 def total(stats, key):
     return sum(s.get(key, 0) for s in stats["shards"].values())
 
@@ -216,6 +269,11 @@ def scenario_failover(binary, workdir):
                    lambda: all(len(w.owned()) >= 10 for w in workers.values()), 30, 0.2)
         time.sleep(2)
         lost = workers["a"].owned()
+        probe = min(lost)
+        voice_command(emulator, nats, probe)
+        unknown = nats_request(nats.port, f"shardgate.commands.{shards + 5}", '{"op":4,"d":{}}')
+        if not unknown or unknown.get("ok") or "unknown shard" not in unknown.get("error", ""):
+            fail(f"a command to shard {shards + 5}: reply {unknown}")
         print(f"worker a runs {sorted(lost)}; SIGKILL", flush=True)
         resumes_before = total(emulator.stats(), "resumes")
         killed_at = time.monotonic()
@@ -228,6 +286,8 @@ def scenario_failover(binary, workdir):
               f"(lease 3 s)", flush=True)
         if failover_s > 3 + 2:
             fail(f"failover took {failover_s:.2f} s, more than the lease plus 2 s")
+        voice_command(emulator, nats, probe)  # it follows the shard to its new worker
+        print(f"commands reach shard {probe} before and after its failover", flush=True)
         time.sleep(2)
         moved = workers["b"].owned()
         resumes_before = total(emulator.stats(), "resumes")

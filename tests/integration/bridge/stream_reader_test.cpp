@@ -100,6 +100,18 @@ TEST_F(stream_reader_test, reads_every_event_once_in_stream_order_with_its_field
     EXPECT_FALSE(ec);
 }
 
+TEST_F(stream_reader_test, a_too_large_marker_comes_with_its_error_and_no_data) {
+    create_stream();
+    EXPECT_TRUE(publish({0, 1, "s0", "GUILD_CREATE", ""}, "shardgate", "too-large"));
+    auto reader = open_reader({});
+    ASSERT_TRUE(reader);
+    const auto events = read_all(*reader);
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_EQ(events[0].name, "GUILD_CREATE");
+    EXPECT_EQ(events[0].error, "too-large");
+    EXPECT_EQ(events[0].data, "");
+}
+
 TEST_F(stream_reader_test, an_empty_stream_is_caught_up_at_once) {
     create_stream();
     auto reader = open_reader({});
