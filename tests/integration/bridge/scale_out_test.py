@@ -239,6 +239,17 @@ def check_stream(events, shards):
     return {shard: max(next(iter(s.values()))) for shard, s in by_shard.items()}
 
 
+def no_session_ending_close(emulator):
+    """No worker ended a session (close 1000/1001): hand-overs and fencing keep them resumable."""
+    log = emulator.get("/_emulator/log")
+    entries = log["entries"] if isinstance(log, dict) else log
+    ending = [e for e in entries if e.get("event") == "client_close" and e.get("code") in (1000, 1001)]
+    if ending:
+        fail(f"{len(ending)} client closes with 1000/1001, e.g. {ending[0]}")
+    kept = sum(1 for e in entries if e.get("event") == "client_close" and e.get("code") == 4900)
+    print(f"client closes with 4900 (session kept): {kept}; with 1000/1001: 0", flush=True)
+
+
 def no_violations(stats):
     for sid, s in stats["shards"].items():
         if s.get("violations"):
@@ -308,10 +319,7 @@ def scenario_failover(binary, workdir):
         no_violations(stats)
         if identifies != shards:
             fail(f"the emulator saw {identifies} identifies, not {shards}")
-        for w in ("b", "c"):
-            for r in workers[w].log():
-                if r.get("event") == "closed" and r.get("code") == 1000:
-                    fail(f"worker {w} closed a shard with 1000")
+        no_session_ending_close(emulator)
         events = read_stream(binary, nats.url)
         last = check_stream(events, shards)
         print(f"stream: {len(events)} events, {shards} shards, one session each, contiguous, "
@@ -363,7 +371,106 @@ def scenario_pacing(binary, workdir):
         nats.stop()
 
 
-SCENARIOS = {"failover": scenario_failover, "pacing": scenario_pacing}
+def scenario_freeze(binary, workdir):
+    """A worker frozen past its lease: the other resumes its shards; once thawed it notices it lost
+    its lease, drops its shards without closing them with 1000, and publishes nothing twice."""
+    shards = 8
+    nats = Nats(workdir)
+    nats.start()
+    emulator = Emulator(binary, workdir, [
+        "--shards", str(shards), "--max-concurrency", "8", "--identify-window-ms", "1000",
+        "--heartbeat-interval-ms", "2000", "--traffic", "200", "--seed", "3"])
+    workers = {}
+    try:
+        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--lease-ms", "3000"]
+        for name in ("f", "g"):
+            workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
+        wait_all_ready(emulator, shards, 60)
+        wait_until("both workers owning a share",
+                   lambda: all(len(w.owned()) >= 3 for w in workers.values()), 30, 0.2)
+        time.sleep(1)
+        frozen = workers["f"].owned()
+        resumes_before = total(emulator.stats(), "resumes")
+        workers["f"].signal(signal.SIGSTOP)
+        print(f"worker f (shards {sorted(frozen)}) frozen with SIGSTOP", flush=True)
+        wait_until("f's shards resumed on g",
+                   lambda: total(emulator.stats(), "resumes") >= resumes_before + len(frozen),
+                   30, 0.05)
+        time.sleep(1)
+        workers["f"].signal(signal.SIGCONT)
+        wait_until("f noticing it lost its lease",
+                   lambda: any("lease lost" in r.get("msg", "") for r in workers["f"].log()), 20)
+        time.sleep(4)  # it joins again and takes its share back by hand-over
+        for name in ("g", "f"):
+            workers[name].signal(signal.SIGTERM)
+            if workers[name].wait(30) != 0:
+                fail(f"worker {name} did not exit 0 after SIGTERM")
+        stats = emulator.stats()
+        no_violations(stats)
+        if total(stats, "identifies") != shards:
+            fail(f"{total(stats, 'identifies')} identifies for {shards} shards")
+        no_session_ending_close(emulator)
+        events = read_stream(binary, nats.url)
+        check_stream(events, shards)
+        print(f"stream: {len(events)} events, contiguous, no duplicates; identifies "
+              f"{total(stats, 'identifies')}", flush=True)
+    finally:
+        for w in workers.values():
+            try:
+                w.signal(signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            w.kill()
+        emulator.stop()
+        nats.stop()
+
+
+def scenario_nats_down(binary, workdir):
+    """Workers started before NATS wait for it; NATS restarted mid-run loses and duplicates
+    nothing."""
+    shards = 8
+    nats = Nats(workdir)
+    emulator = Emulator(binary, workdir, [
+        "--shards", str(shards), "--max-concurrency", "8", "--identify-window-ms", "1000",
+        "--heartbeat-interval-ms", "2000", "--traffic", "200", "--seed", "5"])
+    workers = {}
+    try:
+        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--lease-ms", "5000"]
+        for name in ("m", "n"):
+            workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
+        time.sleep(3)
+        if total(emulator.stats(), "identifies") != 0:
+            fail("a worker identified before NATS was there")
+        for w in workers.values():
+            if w.proc.poll() is not None:
+                fail(f"worker {w.name} exited while NATS was away")
+        nats.start()
+        wait_all_ready(emulator, shards, 60)
+        time.sleep(2)
+        nats.stop()
+        print("NATS stopped for 2 s mid-run", flush=True)
+        time.sleep(2)
+        nats.start()
+        time.sleep(4)
+        for name in ("m", "n"):
+            workers[name].signal(signal.SIGTERM)
+            if workers[name].wait(30) != 0:
+                fail(f"worker {name} did not exit 0 after SIGTERM")
+        stats = emulator.stats()
+        no_violations(stats)
+        events = read_stream(binary, nats.url)
+        check_stream(events, shards)
+        print(f"stream: {len(events)} events, contiguous, no duplicates; identifies "
+              f"{total(stats, 'identifies')}, resumes {total(stats, 'resumes')}", flush=True)
+    finally:
+        for w in workers.values():
+            w.kill()
+        emulator.stop()
+        nats.stop()
+
+
+SCENARIOS = {"failover": scenario_failover, "pacing": scenario_pacing,
+             "freeze": scenario_freeze, "nats-down": scenario_nats_down}
 
 
 def main():
