@@ -508,11 +508,7 @@ public:
             } else {
                 ++took;
             }
-            std::error_code ec;
-            std::optional<gateway::session_state> session;
-            if (const auto saved = shards_kv->get("session." + std::to_string(shard), ec)) {
-                session = decode_session(saved->value);
-            }
+            auto session = saved_session(shard, previous);
             e.resumes = session.has_value();
             if (session) {
                 const std::lock_guard lock(sessions_mutex);
@@ -593,7 +589,6 @@ public:
                 }
             }
             publisher->forget(r.shard);
-            checkpointed.erase(r.shard);
             ++handed_over;
             ownership_event e;
             e.what = ownership_event::kind::handed_over;
@@ -617,7 +612,8 @@ public:
         if (!releasing.empty() && steady::now() < hand_over_deadline) {
             return false;
         }
-        (void)workers_kv->erase("worker." + id); // the others see it leave at once
+        (void)shards_kv->erase("checkpoint." + id); // every session is in session.<shard> now
+        (void)workers_kv->erase("worker." + id);    // the others see it leave at once
         cluster->stop(gateway::close_mode::keep_session);
         return true;
     }
@@ -640,15 +636,19 @@ public:
         owned.clear();
         share_owned();
         starting.clear();
-        checkpointed.clear();
+        last_checkpoint.clear();
     }
 
+    /// Every owned shard's acked position in one key, `checkpoint.<worker>`: one write per worker
+    /// per interval however many shards it runs (10,000 shards would otherwise be 10,000 writes a
+    /// second). A worker that takes a shard over from a dead one reads the dead one's key.
     void checkpoint_all() {
         const auto now = steady::now();
         if (now < next_checkpoint) {
             return;
         }
         next_checkpoint = now + options.checkpoint_interval;
+        json::object all;
         for (const auto shard : owned) {
             std::optional<gateway::session_state> s;
             {
@@ -657,23 +657,42 @@ public:
                     s = it->second;
                 }
             }
-            const auto key = "session." + std::to_string(shard);
-            if (!s) {
-                continue;
-            }
             const auto acked = publisher->acked(shard);
-            if (!acked || acked->session_id != s->session_id) {
+            if (!s || !acked || acked->session_id != s->session_id) {
                 continue;
             }
             s->seq = acked->seq;
-            auto& last = checkpointed[shard];
-            if (last.session_id == s->session_id && last.seq == s->seq) {
-                continue;
-            }
-            if (shards_kv->put(key, encode_session(*s, id))) {
-                last = *s;
+            all[std::to_string(shard)] = json::parse(encode_session(*s, id));
+        }
+        auto text = json::serialize(all);
+        if (text == last_checkpoint) {
+            return;
+        }
+        if (shards_kv->put("checkpoint." + id, text)) {
+            last_checkpoint = std::move(text);
+        }
+    }
+
+    /// Where to resume `shard` from: its previous owner's checkpoint when that worker died, else
+    /// the session saved at its last hand-over.
+    std::optional<gateway::session_state> saved_session(std::uint32_t shard,
+                                                        const std::string& previous) {
+        std::error_code ec;
+        if (!previous.empty() && previous != id) {
+            if (const auto saved = shards_kv->get("checkpoint." + previous, ec)) {
+                boost::system::error_code jec;
+                const auto v = json::parse(saved->value, jec);
+                if (!jec && v.is_object()) {
+                    if (const auto* entry = v.as_object().if_contains(std::to_string(shard))) {
+                        return decode_session(json::serialize(*entry));
+                    }
+                }
             }
         }
+        if (const auto saved = shards_kv->get("session." + std::to_string(shard), ec)) {
+            return decode_session(saved->value);
+        }
+        return std::nullopt;
     }
 
     void emit(const ownership_event& e) {
@@ -721,7 +740,7 @@ public:
     std::set<std::uint32_t> owned;
     std::map<std::uint32_t, std::optional<gateway::session_state>> starting;
     std::set<std::uint32_t> releasing;
-    std::map<std::uint32_t, gateway::session_state> checkpointed;
+    std::string last_checkpoint; ///< What `checkpoint.<id>` holds.
     steady::time_point settle_until{};
     steady::time_point next_checkpoint{};
     steady::time_point hand_over_deadline{};

@@ -340,6 +340,13 @@ bool apply_session(const connect_options& o, io::cluster_options& c, std::string
         return false;
     }
     c.identify_window = milliseconds(o.identify_window_ms);
+    if (o.identify_margin_ms) {
+        if (*o.identify_margin_ms > 60'000) {
+            error = "--identify-margin-ms must be at most 60000";
+            return false;
+        }
+        c.identify_margin = milliseconds(*o.identify_margin_ms);
+    }
     return true;
 }
 
@@ -390,8 +397,11 @@ bool apply_bridge(const connect_options& o, connect_plan& plan, std::string& err
         b.cluster_name = *o.cluster;
         b.worker_id = o.worker.value_or("");
         b.lease = milliseconds(o.lease_ms);
-        // 1 % of the window between two slots of a bucket: 50 ms at Discord's 5 s.
-        b.identify_margin = std::max(milliseconds(1), plan.cluster.identify_window / 100);
+        // 1 % of the window between two slots of a bucket (50 ms at Discord's 5 s), at least 25 ms:
+        // how late an Identify may leave after its slot on a busy machine.
+        b.identify_margin = o.identify_margin_ms
+                                ? milliseconds(*o.identify_margin_ms)
+                                : std::max(milliseconds(25), plan.cluster.identify_window / 100);
     }
     plan.bridge = std::move(b);
     return true;
@@ -566,11 +576,18 @@ public:
     connect_session(connect_plan& plan, const connect_environment& environment, std::ostream& out,
                     std::ostream& err, clock_type::time_point start)
         : mode_(plan.events)
+        , badge_(plan.bridge && !plan.bridge->cluster_name.empty()
+                     ? "worker " +
+                           (plan.bridge->worker_id.empty() ? std::string("(pid)")
+                                                           : plan.bridge->worker_id) +
+                           " of cluster " + plan.bridge->cluster_name
+                 : plan.bridge ? std::string("connect + NATS")
+                               : std::string("connect"))
         , token_(environment.token == nullptr ? std::string{} : environment.token)
         , err_(&err)
         , sink_(plan.events, out, token_, start)
         , loop_({.command = "shardgate connect",
-                 .mode = "connect",
+                 .mode = badge_,
                  .log = plan.log,
                  .live_status = plan.events == event_mode::summary,
                  .stderr_is_tty = environment.stderr_is_tty,
@@ -695,6 +712,7 @@ private:
     }
 
     event_mode mode_;
+    std::string badge_; // the status page's badge: which worker of which cluster
     gw::secret token_;
     std::ostream* err_;
     event_sink sink_;            // outlives the cluster and its callbacks

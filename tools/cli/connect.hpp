@@ -46,6 +46,7 @@ struct connect_options {
     std::optional<std::string> worker{};             ///< `--worker ID` (with --cluster)
     unsigned lease_ms = 10'000;                      ///< `--lease-ms` (with --cluster)
     unsigned identify_window_ms = 5'000; ///< `--identify-window-ms` (an emulator's shorter one)
+    std::optional<unsigned> identify_margin_ms{}; ///< `--identify-margin-ms`
 };
 
 /// What `--events` prints.

@@ -47,6 +47,10 @@ CLI::App* add_connect_command(CLI::App& app, connect_options& connect) {
                     "Spacing of identifies per bucket: Discord's 5000; lower only against an "
                     "emulator started with a shorter --identify-window-ms")
         ->capture_default_str();
+    cmd->add_option("--identify-margin-ms", connect.identify_margin_ms,
+                    "Added to the window between two identifies of a bucket, for an identify "
+                    "that leaves late (default: 250 in one process; with --cluster 1 % of the "
+                    "window, at least 25)");
     cmd->add_option("--nats", connect.nats,
                     "Publish every dispatch to NATS JetStream: URL[,URL...] (nats://HOST:PORT)");
     cmd->add_option("--stream", connect.stream, "JetStream stream (created when missing)")

@@ -286,6 +286,8 @@ int run_demo_workers(const demo_options& o, std::ostream& out, std::ostream& err
                                  std::to_string(buckets),
                                  "--identify-window-ms",
                                  "1000",
+                                 "--identify-margin-ms",
+                                 "100",
                                  "--compress",
                                  o.compress,
                                  "--nats",

@@ -12,9 +12,12 @@
 ///   it for dead once it has not changed for `lease`.
 /// - `owner.<shard>`: the worker running the shard, or empty when it was handed over. Claimed with
 ///   compare-and-set on the revision, so two workers never both win a shard.
-/// - `session.<shard>`: `{session_id, resume_gateway_url, seq}` where `seq` is acked by the
-///   stream (every dispatch up to it is stored). A new owner resumes from it: the gateway replays
-///   what follows, and the stream drops what it already has (the `Nats-Msg-Id`).
+/// - `checkpoint.<worker>`: every shard the worker runs, `{session_id, resume_gateway_url, seq}`
+///   where `seq` is acked by the stream (every dispatch up to it is stored), in one key rewritten
+///   every `checkpoint_interval` (one write per worker, not per shard). A worker taking a shard
+///   over from a dead one resumes from there: the gateway replays what follows, and the stream
+///   drops what it already has (the `Nats-Msg-Id`).
+/// - `session.<shard>`: the same for one shard, written when it is handed over.
 ///
 /// The live workers split the shards evenly (ids sorted; the first `count % n` take one more).
 /// A worker under its share claims shards that are free or whose owner is dead; a worker over it
@@ -51,7 +54,7 @@ struct worker_options {
     std::string worker_id; ///< `--worker ID`; empty: `<hostname>-<pid>`.
     /// How long a silent worker keeps its shards. Failover takes about this plus a resume.
     std::chrono::milliseconds lease{10'000};
-    /// How often each shard's acked position is written (`session.<shard>`).
+    /// How often the shards' acked positions are written (`checkpoint.<worker>`).
     std::chrono::milliseconds checkpoint_interval{1'000};
     /// Margin of the shared identify scheduler (its window is `cluster.identify_window`).
     std::chrono::milliseconds identify_margin{50};

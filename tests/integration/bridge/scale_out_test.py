@@ -272,7 +272,7 @@ def scenario_failover(binary, workdir):
         "--heartbeat-interval-ms", "2000", "--traffic", "400", "--seed", "7"])
     workers = {}
     try:
-        extra = ["--max-concurrency", "16", "--identify-window-ms", "1000", "--lease-ms", "3000"]
+        extra = ["--max-concurrency", "16", "--identify-window-ms", "1000", "--identify-margin-ms", "100", "--lease-ms", "3000"]
         for name in ("a", "b", "c"):
             workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
         wait_all_ready(emulator, shards, 60)
@@ -382,7 +382,7 @@ def scenario_freeze(binary, workdir):
         "--heartbeat-interval-ms", "2000", "--traffic", "200", "--seed", "3"])
     workers = {}
     try:
-        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--lease-ms", "3000"]
+        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--identify-margin-ms", "100", "--lease-ms", "3000"]
         for name in ("f", "g"):
             workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
         wait_all_ready(emulator, shards, 60)
@@ -435,7 +435,7 @@ def scenario_nats_down(binary, workdir):
         "--heartbeat-interval-ms", "2000", "--traffic", "200", "--seed", "5"])
     workers = {}
     try:
-        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--lease-ms", "5000"]
+        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--identify-margin-ms", "100", "--lease-ms", "5000"]
         for name in ("m", "n"):
             workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
         time.sleep(3)
