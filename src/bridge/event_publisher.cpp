@@ -7,6 +7,7 @@
 
 #include "connection_impl.hpp"
 
+#include <array>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -48,32 +49,55 @@ struct event_copy {
     std::string name;
     std::string error; // Shardgate-Error, for oversized events
     std::size_t original_size = 0;
+    std::uint64_t generation = 0; // the shard's session when it was published
 };
 
-natsStatus make_message(const event_copy& e, natsMsg** out) {
-    natsStatus s = natsMsg_Create(out, e.subject.c_str(), nullptr, e.data.data(),
-                                  static_cast<int>(e.data.size()));
-    const auto msg_id = e.session + ":" + std::to_string(e.seq);
-    const auto shard = std::to_string(e.shard);
-    const auto seq = std::to_string(e.seq);
+/// What a message in flight is, found again by its pointer when its PubAck comes (cheaper than
+/// parsing its headers).
+struct sent_message {
+    std::uint32_t shard = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t generation = 0;
+    std::size_t bytes = 0;
+};
+
+natsStatus make_message(std::string_view subject, std::string_view data, std::uint32_t shard_id,
+                        std::uint64_t seq_number, std::string_view session, std::string_view name,
+                        std::string_view error, std::size_t original_size, natsMsg** out) {
+    // Reused per thread: the subject and the header values need terminated strings.
+    thread_local std::string subject_z;
+    thread_local std::string msg_id;
+    thread_local std::string session_z;
+    thread_local std::string name_z;
+    subject_z.assign(subject);
+    natsStatus s =
+        natsMsg_Create(out, subject_z.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+    std::array<char, 24> shard{};
+    std::array<char, 24> seq{};
+    std::to_chars(shard.data(), shard.data() + shard.size() - 1, shard_id);
+    std::to_chars(seq.data(), seq.data() + seq.size() - 1, seq_number);
+    msg_id.assign(session).append(":").append(seq.data());
+    session_z.assign(session);
+    name_z.assign(name);
     if (s == NATS_OK) {
         s = natsMsgHeader_Set(*out, "Nats-Msg-Id", msg_id.c_str());
     }
     if (s == NATS_OK) {
-        s = natsMsgHeader_Set(*out, "Shardgate-Shard", shard.c_str());
+        s = natsMsgHeader_Set(*out, "Shardgate-Shard", shard.data());
     }
     if (s == NATS_OK) {
-        s = natsMsgHeader_Set(*out, "Shardgate-Seq", seq.c_str());
+        s = natsMsgHeader_Set(*out, "Shardgate-Seq", seq.data());
     }
     if (s == NATS_OK) {
-        s = natsMsgHeader_Set(*out, "Shardgate-Session", e.session.c_str());
+        s = natsMsgHeader_Set(*out, "Shardgate-Session", session_z.c_str());
     }
     if (s == NATS_OK) {
-        s = natsMsgHeader_Set(*out, "Shardgate-Event", e.name.c_str());
+        s = natsMsgHeader_Set(*out, "Shardgate-Event", name_z.c_str());
     }
-    if (s == NATS_OK && !e.error.empty()) {
-        s = natsMsgHeader_Set(*out, "Shardgate-Error", e.error.c_str());
-        const auto size = std::to_string(e.original_size);
+    if (s == NATS_OK && !error.empty()) {
+        const std::string e(error);
+        s = natsMsgHeader_Set(*out, "Shardgate-Error", e.c_str());
+        const auto size = std::to_string(original_size);
         if (s == NATS_OK) {
             s = natsMsgHeader_Set(*out, "Shardgate-Size", size.c_str());
         }
@@ -83,6 +107,11 @@ natsStatus make_message(const event_copy& e, natsMsg** out) {
         *out = nullptr;
     }
     return s;
+}
+
+natsStatus make_message(const event_copy& e, natsMsg** out) {
+    return make_message(e.subject, e.data, e.shard, e.seq, e.session, e.name, e.error,
+                        e.original_size, out);
 }
 
 } // namespace
@@ -134,7 +163,8 @@ public:
 
     [[nodiscard]] bool open() const { return !gate || gate(); }
 
-    /// Publishes `m` (taking it), waiting while libnats stalls. False: the gate closed first.
+    /// Publishes `m` (libnats takes it), waiting while libnats stalls. False: the gate closed
+    /// first, and `m` is still the caller's to destroy.
     bool send(natsMsg* m) {
         jsPubOptions po;
         jsPubOptions_Init(&po);
@@ -144,8 +174,7 @@ public:
         bool waited = false;
         for (;;) {
             if (!open()) {
-                natsMsg_Destroy(m);
-                break;
+                break; // the caller forgets it, then destroys it
             }
             const natsStatus s = js_PublishMsgAsync(js.get(), &m, &po);
             if (s == NATS_OK) {
@@ -169,52 +198,66 @@ public:
 
     publish_result publish(std::uint32_t shard, std::string_view session, std::uint64_t seq,
                            std::string_view name, std::string_view data) {
-        event_copy e;
-        e.subject.reserve(stream.subject_prefix.size() + name.size() + 20);
-        e.subject.append(stream.subject_prefix).append(".events.");
-        e.subject.append(std::to_string(shard)).append(".").append(name);
-        e.shard = shard;
-        e.seq = seq;
-        e.session = session;
-        e.name = name;
+        thread_local std::string subject;
+        subject.assign(stream.subject_prefix).append(".events.");
+        std::array<char, 16> digits{};
+        const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), shard).ptr;
+        subject.append(digits.data(), end).append(".").append(name);
         const auto limit = connection->max_payload();
         std::string_view body = data;
+        std::string_view error;
         if (limit != 0 && data.size() + header_allowance > limit) {
-            e.error = "too-large";
-            e.original_size = data.size();
+            error = "too-large";
             body = {};
             ++oversized;
+        }
+        natsMsg* m = nullptr;
+        if (make_message(subject, body, shard, seq, session, name, error, data.size(), &m) !=
+            NATS_OK) {
+            ++dropped_fenced;
+            return publish_result::fenced;
         }
         {
             std::unique_lock lock(mutex);
             auto& t = tracks[shard];
             if (t.session != session) {
-                t = track{};
                 t.session = session;
+                t.pending.clear();
+                t.highest = 0;
+                ++t.generation;
             }
             ++t.pending[seq]; // a replay can publish a seq again before its first PubAck
             t.highest = std::max(t.highest, seq);
-            // The byte bound; libnats bounds the count.
-            const auto started = steady::now();
             // Retries count too: with NATS away, messages whose PubAck timed out wait for their
-            // retry, and new ones must not take their room.
-            while (in_flight >= settings.max_in_flight ||
-                   (in_flight_bytes != 0 &&
-                    in_flight_bytes + body.size() > settings.max_in_flight_bytes)) {
-                if (changed.wait_for(lock, std::chrono::milliseconds(stall_wait_ms)) ==
-                        std::cv_status::timeout &&
-                    !open()) {
-                    break;
+            // retry, and new ones must not take their room. (libnats bounds its own count too.)
+            if (in_flight >= settings.max_in_flight ||
+                (in_flight_bytes != 0 &&
+                 in_flight_bytes + body.size() > settings.max_in_flight_bytes)) {
+                const auto started = steady::now();
+                // Then until a quarter has drained, not just one: waking the publisher for
+                // every PubAck would cost two context switches per event.
+                while (in_flight > low_water() ||
+                       (in_flight_bytes != 0 &&
+                        in_flight_bytes + body.size() > settings.max_in_flight_bytes)) {
+                    if (changed.wait_for(lock, std::chrono::milliseconds(stall_wait_ms)) ==
+                            std::cv_status::timeout &&
+                        !open()) {
+                        break;
+                    }
                 }
+                blocked_ns += static_cast<std::uint64_t>(
+                    std::chrono::nanoseconds(steady::now() - started).count());
             }
-            blocked_ns += static_cast<std::uint64_t>(
-                std::chrono::nanoseconds(steady::now() - started).count());
             in_flight_bytes += body.size();
             ++in_flight;
+            sent.emplace(m, sent_message{shard, seq, t.generation, body.size()});
         }
-        natsMsg* m = nullptr;
-        e.data.assign(body); // the only copy: libnats copies it again into the message
-        if (make_message(e, &m) != NATS_OK || !send(m)) {
+        if (!send(m)) {
+            {
+                const std::lock_guard lock(mutex);
+                sent.erase(m);
+            }
+            natsMsg_Destroy(m);
             settle(shard, session, seq, body.size(), false);
             ++dropped_fenced;
             return publish_result::fenced;
@@ -248,34 +291,74 @@ public:
 
     static void on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
         auto& self = *static_cast<impl*>(closure);
-        event_copy e;
-        e.shard = static_cast<std::uint32_t>(to_u64(header(msg, "Shardgate-Shard").c_str()));
-        e.seq = to_u64(header(msg, "Shardgate-Seq").c_str());
-        e.session = header(msg, "Shardgate-Session");
-        const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
         if (pa != nullptr && pae == nullptr) {
             ++self.acked;
             self.last_ack_ns = steady::now().time_since_epoch().count();
             if (pa->Duplicate) {
                 ++self.duplicates;
             }
-            self.settle(e.shard, e.session, e.seq, size, true);
+            self.settle_sent(msg);
             natsMsg_Destroy(msg); // libnats hands it back; the ack itself is not ours to free
             return;
         }
         // Failed or timed out: publish it again (a fresh message: libnats may have changed this
         // one for its own bookkeeping).
+        event_copy e;
+        e.shard = static_cast<std::uint32_t>(to_u64(header(msg, "Shardgate-Shard").c_str()));
+        e.seq = to_u64(header(msg, "Shardgate-Seq").c_str());
+        e.session = header(msg, "Shardgate-Session");
         e.subject = natsMsg_GetSubject(msg);
-        e.data.assign(natsMsg_GetData(msg), size);
+        e.data.assign(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
         e.name = header(msg, "Shardgate-Event");
         e.error = header(msg, "Shardgate-Error");
         e.original_size = to_u64(header(msg, "Shardgate-Size").c_str());
-        natsMsg_Destroy(msg);
         {
             const std::lock_guard lock(self.mutex);
+            if (const auto it = self.sent.find(msg); it != self.sent.end()) {
+                e.generation = it->second.generation;
+                self.sent.erase(it);
+            }
             self.retries.push_back(std::move(e));
         }
+        natsMsg_Destroy(msg);
         self.changed.notify_all();
+    }
+
+    /// A PubAck for `msg`: settles what `publish` (or a retry) recorded for it.
+    void settle_sent(const natsMsg* msg) {
+        bool wake = false;
+        {
+            const std::lock_guard lock(mutex);
+            const auto it = sent.find(msg);
+            if (it == sent.end()) {
+                return; // taken back by resend_unacknowledged: its repeat settles it
+            }
+            const auto info = it->second;
+            sent.erase(it);
+            in_flight_bytes -= std::min(in_flight_bytes, info.bytes);
+            if (in_flight > 0) {
+                --in_flight;
+            }
+            if (const auto t = tracks.find(info.shard);
+                t != tracks.end() && t->second.generation == info.generation) {
+                auto& p = t->second.pending;
+                if (const auto at = p.find(info.seq); at != p.end() && --at->second == 0) {
+                    p.erase(at);
+                    wake = p.empty(); // drain() waits for this
+                }
+            }
+            const auto half = settings.max_in_flight_bytes / 2;
+            wake = wake || in_flight == low_water() || in_flight == 0 ||
+                   (in_flight_bytes < half && in_flight_bytes + info.bytes >= half);
+        }
+        if (wake) {
+            changed.notify_all();
+        }
+    }
+
+    /// Where a full publisher starts again.
+    [[nodiscard]] std::uint64_t low_water() const {
+        return settings.max_in_flight - std::max<std::uint64_t>(1, settings.max_in_flight / 4);
     }
 
     void retry_loop() {
@@ -300,10 +383,22 @@ public:
             for (auto& e : batch) {
                 natsMsg* m = nullptr;
                 ++retried;
-                if (make_message(e, &m) != NATS_OK || !send(m)) {
-                    settle(e.shard, e.session, e.seq, e.data.size(), false);
-                    ++dropped_fenced;
+                if (make_message(e, &m) == NATS_OK) {
+                    {
+                        const std::lock_guard lock(mutex);
+                        sent.emplace(m, sent_message{e.shard, e.seq, e.generation, e.data.size()});
+                    }
+                    if (send(m)) {
+                        continue;
+                    }
+                    {
+                        const std::lock_guard lock(mutex);
+                        sent.erase(m);
+                    }
+                    natsMsg_Destroy(m);
                 }
+                settle(e.shard, e.session, e.seq, e.data.size(), false);
+                ++dropped_fenced;
             }
         }
     }
@@ -338,6 +433,11 @@ public:
             ++retried;
             if (!send(m)) {
                 // The gate closed: not ours to publish any more (whoever resumes replays it).
+                {
+                    const std::lock_guard lock(mutex);
+                    sent.erase(m);
+                }
+                natsMsg_Destroy(m);
                 settle(shard, session, seq, size, false);
                 ++dropped_fenced;
             }
@@ -400,7 +500,9 @@ public:
         std::string session;
         std::map<std::uint64_t, std::uint32_t> pending; // seq -> publishes awaiting a PubAck
         std::uint64_t highest = 0;
+        std::uint64_t generation = 0; // bumped when the session changes
     };
+    std::unordered_map<const natsMsg*, sent_message> sent; // guarded by mutex
 
     std::shared_ptr<nats_connection> connection;
     stream_settings stream;
