@@ -320,8 +320,12 @@ public:
                     owners_watch.reset(w);
                 }
             }
-            read_watch(workers_watch.get(), true);
-            read_watch(owners_watch.get(), false);
+            if (!read_watch(workers_watch.get(), true)) {
+                workers_watch.reset(); // made again on the next round
+            }
+            if (!read_watch(owners_watch.get(), false)) {
+                owners_watch.reset();
+            }
             {
                 const std::lock_guard lock(stop_mutex);
                 if (cluster_done) {
@@ -338,16 +342,17 @@ public:
     }
 
     /// Applies what a watcher has (waiting up to 20 ms for the first entry).
-    void read_watch(kvWatcher* w, bool workers) {
+    /// False when the watcher failed for good (not a timeout): it must be made again.
+    bool read_watch(kvWatcher* w, bool workers) {
         if (w == nullptr) {
             std::this_thread::sleep_for(milliseconds(20));
-            return;
+            return true;
         }
         int wait_ms = 20;
         for (;;) {
             kvEntry* raw = nullptr;
-            if (kvWatcher_Next(&raw, w, wait_ms) != NATS_OK) {
-                return;
+            if (const auto status = kvWatcher_Next(&raw, w, wait_ms); status != NATS_OK) {
+                return status == NATS_TIMEOUT;
             }
             wait_ms = 1;
             detail::kv_entry_ptr e(raw);
@@ -364,10 +369,11 @@ public:
                 const auto who = key.substr(7);
                 if (removed) {
                     seen.erase(who);
-                } else {
-                    auto& s = seen[who];
-                    s.revision = kvEntry_Revision(e.get());
-                    s.changed = steady::now();
+                } else if (const auto revision = kvEntry_Revision(e.get());
+                           seen.count(who) == 0 || seen[who].revision != revision) {
+                    // Only a new revision counts as a sign of life: a watcher made again
+                    // delivers the last one again, which says nothing about now.
+                    seen[who] = {revision, steady::now()};
                 }
             } else {
                 std::uint32_t shard = 0;

@@ -263,16 +263,39 @@ def wait_all_ready(emulator, shards, timeout):
                lambda: total(emulator.stats(), "identifies") >= shards, timeout, 0.2)
 
 
+def start_emulator(binary, workdir, shards, buckets, traffic, seed, window_ms=1000):
+    return Emulator(binary, workdir, [
+        "--shards", str(shards), "--max-concurrency", str(buckets),
+        "--identify-window-ms", str(window_ms), "--heartbeat-interval-ms", "2000",
+        "--traffic", str(traffic), "--seed", str(seed)])
+
+
+def worker_options(buckets, lease_ms, window_ms=1000, margin_ms=100):
+    """What every worker of a scenario is started with (an emulator's short identify window)."""
+    options = ["--max-concurrency", str(buckets), "--identify-window-ms", str(window_ms),
+               "--lease-ms", str(lease_ms)]
+    if margin_ms is not None:
+        options += ["--identify-margin-ms", str(margin_ms)]
+    return options
+
+
+def stop_workers(workers, names):
+    """SIGTERM in turn (each hands its shards over); each must exit 0."""
+    for name in names:
+        workers[name].signal(signal.SIGTERM)
+        status = workers[name].wait(30)
+        if status != 0:
+            fail(f"worker {name} exited {status} after SIGTERM")
+
+
 def scenario_failover(binary, workdir):
     shards = 32
     nats = Nats(workdir)
     nats.start()
-    emulator = Emulator(binary, workdir, [
-        "--shards", str(shards), "--max-concurrency", "16", "--identify-window-ms", "1000",
-        "--heartbeat-interval-ms", "2000", "--traffic", "400", "--seed", "7"])
+    emulator = start_emulator(binary, workdir, shards, buckets=16, traffic=400, seed=7)
     workers = {}
     try:
-        extra = ["--max-concurrency", "16", "--identify-window-ms", "1000", "--identify-margin-ms", "100", "--lease-ms", "3000"]
+        extra = worker_options(buckets=16, lease_ms=3000)
         for name in ("a", "b", "c"):
             workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
         wait_all_ready(emulator, shards, 60)
@@ -337,13 +360,12 @@ def scenario_pacing(binary, workdir):
     shards, buckets, window_ms = 32, 4, 2000
     nats = Nats(workdir)
     nats.start()
-    emulator = Emulator(binary, workdir, [
-        "--shards", str(shards), "--max-concurrency", str(buckets),
-        "--identify-window-ms", str(window_ms), "--heartbeat-interval-ms", "5000"])
+    emulator = start_emulator(binary, workdir, shards, buckets, traffic=0, seed=1,
+                              window_ms=window_ms)
     workers = []
     try:
-        extra = ["--max-concurrency", str(buckets), "--identify-window-ms", str(window_ms),
-                 "--lease-ms", "3000"]
+        # The default margin: what the 2 % start-up target is measured with.
+        extra = worker_options(buckets, lease_ms=3000, window_ms=window_ms, margin_ms=None)
         for name in ("p", "q"):
             workers.append(Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra))
         wait_all_ready(emulator, shards, 90)
@@ -377,12 +399,10 @@ def scenario_freeze(binary, workdir):
     shards = 8
     nats = Nats(workdir)
     nats.start()
-    emulator = Emulator(binary, workdir, [
-        "--shards", str(shards), "--max-concurrency", "8", "--identify-window-ms", "1000",
-        "--heartbeat-interval-ms", "2000", "--traffic", "200", "--seed", "3"])
+    emulator = start_emulator(binary, workdir, shards, buckets=8, traffic=200, seed=3)
     workers = {}
     try:
-        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--identify-margin-ms", "100", "--lease-ms", "3000"]
+        extra = worker_options(buckets=8, lease_ms=3000)
         for name in ("f", "g"):
             workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
         wait_all_ready(emulator, shards, 60)
@@ -401,10 +421,7 @@ def scenario_freeze(binary, workdir):
         wait_until("f noticing it lost its lease",
                    lambda: any("lease lost" in r.get("msg", "") for r in workers["f"].log()), 20)
         time.sleep(4)  # it joins again and takes its share back by hand-over
-        for name in ("g", "f"):
-            workers[name].signal(signal.SIGTERM)
-            if workers[name].wait(30) != 0:
-                fail(f"worker {name} did not exit 0 after SIGTERM")
+        stop_workers(workers, ("g", "f"))
         stats = emulator.stats()
         no_violations(stats)
         if total(stats, "identifies") != shards:
@@ -430,12 +447,10 @@ def scenario_nats_down(binary, workdir):
     nothing."""
     shards = 8
     nats = Nats(workdir)
-    emulator = Emulator(binary, workdir, [
-        "--shards", str(shards), "--max-concurrency", "8", "--identify-window-ms", "1000",
-        "--heartbeat-interval-ms", "2000", "--traffic", "200", "--seed", "5"])
+    emulator = start_emulator(binary, workdir, shards, buckets=8, traffic=200, seed=5)
     workers = {}
     try:
-        extra = ["--max-concurrency", "8", "--identify-window-ms", "1000", "--identify-margin-ms", "100", "--lease-ms", "5000"]
+        extra = worker_options(buckets=8, lease_ms=5000)
         for name in ("m", "n"):
             workers[name] = Worker(binary, workdir, name, nats.url, emulator.ws, shards, extra)
         time.sleep(3)
@@ -452,10 +467,7 @@ def scenario_nats_down(binary, workdir):
         time.sleep(2)
         nats.start()
         time.sleep(4)
-        for name in ("m", "n"):
-            workers[name].signal(signal.SIGTERM)
-            if workers[name].wait(30) != 0:
-                fail(f"worker {name} did not exit 0 after SIGTERM")
+        stop_workers(workers, ("m", "n"))
         stats = emulator.stats()
         no_violations(stats)
         events = read_stream(binary, nats.url)
