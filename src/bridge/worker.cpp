@@ -461,10 +461,11 @@ public:
                 const auto q = quota(i, live.size(), count);
                 lacking += theirs < q ? q - theirs : 0;
             }
-            auto extra = std::min(have - mine, lacking);
-            for (auto it = owned.rbegin(); it != owned.rend() && extra > 0; --extra) {
-                const auto shard = *it;
-                ++it;
+            // The highest ids go (hand_over changes `owned`: pick them first).
+            const auto extra = std::min(have - mine, lacking);
+            std::vector<std::uint32_t> going(owned.rbegin(), owned.rend());
+            going.resize(std::min(going.size(), extra));
+            for (const auto shard : going) {
                 hand_over(shard);
             }
         }
