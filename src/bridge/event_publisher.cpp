@@ -7,6 +7,7 @@
 
 #include "connection_impl.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <condition_variable>
@@ -59,6 +60,7 @@ struct sent_message {
     std::uint64_t seq = 0;
     std::uint64_t generation = 0;
     std::size_t bytes = 0;
+    std::chrono::steady_clock::time_point at{}; ///< When it was (last) handed to libnats.
 };
 
 natsStatus make_message(std::string_view subject, std::string_view data, std::uint32_t shard_id,
@@ -119,7 +121,7 @@ natsStatus make_message(const event_copy& e, natsMsg** out) {
 class event_publisher::impl {
 public:
     impl(std::shared_ptr<nats_connection> c, stream_settings st, publisher_settings ps,
-         std::function<bool()> g)
+         std::function<publish_gate()> g)
         : connection(std::move(c))
         , stream(std::move(st))
         , settings(ps)
@@ -135,6 +137,9 @@ public:
             js.reset(raw);
         }
         retry_thread = std::thread([this] { retry_loop(); });
+        // Apart from the retry thread: that one can be stuck in a stalled publish behind exactly
+        // the messages whose PubAcks were lost, which only the watchdog frees.
+        watchdog_thread = std::thread([this] { watchdog_loop(); });
     }
 
     ~impl() {
@@ -143,7 +148,9 @@ public:
             stopping = true;
         }
         changed.notify_all();
+        stop_wake.notify_all();
         retry_thread.join();
+        watchdog_thread.join();
         if (js) {
             jsPubOptions po;
             jsPubOptions_Init(&po);
@@ -161,7 +168,8 @@ public:
     impl(impl&&) = delete;
     impl& operator=(impl&&) = delete;
 
-    [[nodiscard]] bool open() const { return !gate || gate(); }
+    [[nodiscard]] publish_gate gate_state() const { return gate ? gate() : publish_gate::open; }
+    [[nodiscard]] bool closed() const { return gate_state() == publish_gate::closed; }
 
     /// Publishes `m` (libnats takes it), waiting while libnats stalls. False: the gate closed
     /// first, and `m` is still the caller's to destroy.
@@ -173,8 +181,15 @@ public:
         const auto started = steady::now();
         bool waited = false;
         for (;;) {
-            if (!open()) {
+            const auto g = gate_state();
+            if (g == publish_gate::closed) {
                 break; // the caller forgets it, then destroys it
+            }
+            if (g == publish_gate::wait) {
+                // Hold it: dropping it while its shard goes on would leave a hole for good.
+                waited = true;
+                std::this_thread::sleep_for(std::chrono::milliseconds(stall_wait_ms));
+                continue;
             }
             const natsStatus s = js_PublishMsgAsync(js.get(), &m, &po);
             if (s == NATS_OK) {
@@ -241,7 +256,7 @@ public:
                         in_flight_bytes + body.size() > settings.max_in_flight_bytes)) {
                     if (changed.wait_for(lock, std::chrono::milliseconds(stall_wait_ms)) ==
                             std::cv_status::timeout &&
-                        !open()) {
+                        closed()) {
                         break;
                     }
                 }
@@ -250,7 +265,7 @@ public:
             }
             in_flight_bytes += body.size();
             ++in_flight;
-            sent.emplace(m, sent_message{shard, seq, t.generation, body.size()});
+            sent.emplace(m, sent_message{shard, seq, t.generation, body.size(), steady::now()});
         }
         if (!send(m)) {
             {
@@ -293,7 +308,6 @@ public:
         auto& self = *static_cast<impl*>(closure);
         if (pa != nullptr && pae == nullptr) {
             ++self.acked;
-            self.last_ack_ns = steady::now().time_since_epoch().count();
             if (pa->Duplicate) {
                 ++self.duplicates;
             }
@@ -374,7 +388,6 @@ public:
                 batch.swap(retries);
             }
             if (batch.empty()) {
-                resend_unacknowledged();
                 continue;
             }
             // A short pause: the error that sent them here (NATS restarting, a stream leader
@@ -386,7 +399,8 @@ public:
                 if (make_message(e, &m) == NATS_OK) {
                     {
                         const std::lock_guard lock(mutex);
-                        sent.emplace(m, sent_message{e.shard, e.seq, e.generation, e.data.size()});
+                        sent.emplace(m, sent_message{e.shard, e.seq, e.generation, e.data.size(),
+                                                     steady::now()});
                     }
                     if (send(m)) {
                         continue;
@@ -403,19 +417,36 @@ public:
         }
     }
 
-    /// The watchdog: publishes in flight and no PubAck for `ack_timeout` while connected means
-    /// their acks were lost (NATS restarted, a reconnect): take them back from libnats and publish
-    /// them again. The stream drops any that it had stored.
+    void watchdog_loop() {
+        std::unique_lock lock(mutex);
+        while (!stopping) {
+            stop_wake.wait_for(lock, settings.ack_timeout / 2, [this] { return stopping; });
+            if (stopping) {
+                return;
+            }
+            lock.unlock();
+            resend_unacknowledged();
+            lock.lock();
+        }
+    }
+
+    /// The watchdog, every `ack_timeout / 2`: publishes the lost ones again.
     void resend_unacknowledged() {
+        // Any publish older than ack_timeout: its PubAck is lost (it went out on a connection
+        // that died, and libnats 3.4.1 does not time async publishes out reliably). libnats gives
+        // them back only all together, so all pending are published again; the stream drops the
+        // repeats by their ids.
+        const auto now = steady::now();
         {
             const std::lock_guard lock(mutex);
-            if (in_flight == 0) {
+            const bool overdue = std::any_of(sent.begin(), sent.end(), [&](const auto& entry) {
+                return now - entry.second.at > settings.ack_timeout;
+            });
+            if (!overdue) {
                 return;
             }
         }
-        const auto since_ack =
-            steady::now() - steady::time_point(steady::duration(last_ack_ns.load()));
-        if (since_ack < settings.ack_timeout || !connection->connected()) {
+        if (!connection->connected()) {
             return;
         }
         natsMsgList pending{};
@@ -431,6 +462,12 @@ public:
             const auto session = header(m, "Shardgate-Session");
             const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(m));
             ++retried;
+            {
+                const std::lock_guard lock(mutex);
+                if (const auto it = sent.find(m); it != sent.end()) {
+                    it->second.at = steady::now();
+                }
+            }
             if (!send(m)) {
                 // The gate closed: not ours to publish any more (whoever resumes replays it).
                 {
@@ -443,7 +480,6 @@ public:
             }
         }
         natsMsgList_Destroy(&pending); // frees what was not sent again
-        last_ack_ns = steady::now().time_since_epoch().count();
     }
 
     std::error_code ensure_stream(std::chrono::milliseconds timeout, std::string& detail) {
@@ -507,17 +543,19 @@ public:
     std::shared_ptr<nats_connection> connection;
     stream_settings stream;
     publisher_settings settings;
-    std::function<bool()> gate;
+    std::function<publish_gate()> gate;
     detail::js_ptr js;
 
     mutable std::mutex mutex;
     mutable std::condition_variable changed;
+    std::condition_variable stop_wake; // the watchdog's
     std::unordered_map<std::uint32_t, track> tracks;
     std::size_t in_flight_bytes = 0;
     std::uint64_t in_flight = 0;
     std::deque<event_copy> retries;
     bool stopping = false;
     std::thread retry_thread;
+    std::thread watchdog_thread;
 
     std::atomic<std::uint64_t> published{0};
     std::atomic<std::uint64_t> acked{0};
@@ -526,12 +564,11 @@ public:
     std::atomic<std::uint64_t> oversized{0};
     std::atomic<std::uint64_t> dropped_fenced{0};
     std::atomic<std::uint64_t> blocked_ns{0};
-    std::atomic<steady::rep> last_ack_ns{steady::now().time_since_epoch().count()};
 };
 
 event_publisher::event_publisher(std::shared_ptr<nats_connection> connection,
                                  stream_settings stream, publisher_settings settings,
-                                 std::function<bool()> gate)
+                                 std::function<publish_gate()> gate)
     : impl_(std::make_unique<impl>(std::move(connection), std::move(stream), settings,
                                    std::move(gate))) {}
 

@@ -111,18 +111,30 @@ public:
 
     [[nodiscard]] bool clustered() const { return !options.cluster_name.empty(); }
 
-    /// May this process publish (and run shards) now? Without a cluster: always.
-    [[nodiscard]] bool may_publish() const {
-        if (!clustered()) {
-            return true;
-        }
+    /// The lease has not been renewed for half of it: others may soon take the shards.
+    [[nodiscard]] bool lease_overdue() const {
         const auto renewed = last_renew_ns.load(std::memory_order_acquire);
-        if (renewed == 0 || fenced.load(std::memory_order_acquire)) {
-            return false;
-        }
         const auto age = steady::now().time_since_epoch().count() - renewed;
-        return age <
-               std::chrono::duration_cast<std::chrono::nanoseconds>(options.lease / 2).count();
+        return renewed != 0 &&
+               age >=
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(options.lease / 2).count();
+    }
+
+    /// May this process publish now? Without a cluster: always. With one: not while the lease is
+    /// overdue (the event waits: its shard stops reading until the lease is renewed or the shards
+    /// are fenced), and never for shards fenced away (the event is dropped; whoever resumes the
+    /// session replays it).
+    [[nodiscard]] publish_gate gate_state() const {
+        if (!clustered()) {
+            return publish_gate::open;
+        }
+        if (fenced.load(std::memory_order_acquire)) {
+            return publish_gate::closed;
+        }
+        if (last_renew_ns.load(std::memory_order_acquire) == 0 || lease_overdue()) {
+            return publish_gate::wait;
+        }
+        return publish_gate::open;
     }
 
     void notice(const std::string& line) {
@@ -188,7 +200,7 @@ public:
             return io::cluster_exit::startup_failed;
         }
         publisher = std::make_unique<event_publisher>(nats, options.stream, options.publisher,
-                                                      [this] { return may_publish(); });
+                                                      [this] { return gate_state(); });
         bool told = false;
         for (;;) {
             if (stop_requested) {
@@ -401,7 +413,7 @@ public:
         const auto now = steady::now();
         // Fencing first: after a freeze (SIGSTOP, a swapped-out process) the shards stop before a
         // renewal could make this worker look alive again; others may own them by now.
-        if (!may_publish() && last_renew_ns.load() != 0 && !fenced) {
+        if (lease_overdue() && !fenced) {
             fence();
         }
         // The lease.
@@ -680,12 +692,14 @@ public:
         }
     }
 
-    /// Where to resume `shard` from: its previous owner's checkpoint when that worker died, else
-    /// the session saved at its last hand-over.
+    /// Where to resume `shard` from: its previous owner's checkpoint, else the session saved at
+    /// its last hand-over.
     std::optional<gateway::session_state> saved_session(std::uint32_t shard,
                                                         const std::string& previous) {
         std::error_code ec;
-        if (!previous.empty() && previous != id) {
+        // The previous owner's checkpoint: a dead worker's, or this one's own from before it lost
+        // its lease (nobody took the shard meanwhile).
+        if (!previous.empty()) {
             if (const auto saved = shards_kv->get("checkpoint." + previous, ec)) {
                 boost::system::error_code jec;
                 const auto v = json::parse(saved->value, jec);

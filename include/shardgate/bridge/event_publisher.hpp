@@ -47,8 +47,9 @@ struct publisher_settings {
     std::size_t max_in_flight = 4'096;
     /// Their payload bytes at most.
     std::size_t max_in_flight_bytes = std::size_t{64} << 20U;
-    /// A PubAck not back within this is taken as failed, and the message published again.
-    std::chrono::milliseconds ack_timeout{5'000};
+    /// A PubAck not back within this is taken as lost, and the message published again (the
+    /// stream drops the repeat if it had stored it). JetStream answers in milliseconds.
+    std::chrono::milliseconds ack_timeout{2'000};
 };
 
 /// Counters, for metrics.
@@ -59,7 +60,7 @@ struct publisher_stats {
     std::uint64_t duplicates = 0;     ///< PubAcks saying the stream had the id already.
     std::uint64_t retried = 0;        ///< Publishes repeated after an error or a timeout.
     std::uint64_t oversized = 0;      ///< Events over the server's max_payload (see `publish`).
-    std::uint64_t dropped_fenced = 0; ///< Not published because the gate was closed.
+    std::uint64_t dropped_fenced = 0; ///< Not published because the gate closed.
     std::uint64_t blocked_ns = 0;     ///< Time `publish` spent waiting for room.
 };
 
@@ -70,20 +71,28 @@ struct acked_position {
     std::uint64_t seq = 0;
 };
 
+/// May this process publish now? Asked before every publish and retry.
+enum class publish_gate {
+    open,   ///< Yes.
+    wait,   ///< Not now (the lease is overdue): hold the event until it is open or closed.
+    closed, ///< Never again for these shards (they were taken away): drop the event.
+};
+
 /// What `publish` did.
 enum class publish_result {
     published, ///< In flight; its PubAck (or a retry) follows.
-    fenced,    ///< The gate said no: not published (whoever resumes the session replays it).
+    fenced,    ///< The gate closed: not published (whoever resumes the session replays it).
 };
 
 /// Publishes dispatches to JetStream asynchronously. Thread-safe: shards on several threads may
 /// publish at once.
 class event_publisher {
 public:
-    /// @param gate Asked before every publish and retry: false means this process may no longer
-    ///        publish for anyone (its lease is gone) and the event is dropped. Null: always open.
+    /// @param gate Asked before every publish and retry (see `publish_gate`). An event is never
+    ///        dropped while its shard may go on: `wait` holds it (the shard stops reading), and
+    ///        only `closed`, when the shards were taken away, drops it. Null: always open.
     event_publisher(std::shared_ptr<nats_connection> connection, stream_settings stream,
-                    publisher_settings settings = {}, std::function<bool()> gate = {});
+                    publisher_settings settings = {}, std::function<publish_gate()> gate = {});
     ~event_publisher();
     event_publisher(const event_publisher&) = delete;
     event_publisher& operator=(const event_publisher&) = delete;

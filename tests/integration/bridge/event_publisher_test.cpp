@@ -6,6 +6,7 @@
 
 #include "support/nats_server.hpp"
 
+#include <atomic>
 #include <future>
 #include <gtest/gtest.h>
 #include <nats/nats.h>
@@ -92,24 +93,31 @@ TEST(EventPublisher, ANatsRestartMidPublishLosesAndDuplicatesNothing) {
     bridge::event_publisher publisher(connection, {}, settings);
     std::string detail;
     ASSERT_FALSE(publisher.ensure_stream(5s, detail)) << detail;
-    constexpr std::uint64_t total = 3'000;
-    for (std::uint64_t seq = 1; seq <= 500; ++seq) {
-        publisher.publish(0, "session-r", seq, "TYPING_START", R"({"user_id":"1"})");
-    }
-    server.stop(); // some of those have no PubAck yet: they time out and are published again
-    // The restarting thread lives until the end: the server dies with the thread that forked it.
+    // Events keep coming, as from a gateway: some are on the wire when the server dies (their
+    // PubAcks never come) while, after the restart, later ones are acked; the lost ones must be
+    // published again all the same.
+    std::atomic<bool> stopped{false};
     std::promise<void> finished;
     std::thread restart([&, done = finished.get_future()] {
+        std::this_thread::sleep_for(300ms);
+        server.stop();
+        stopped = true;
         std::this_thread::sleep_for(1'500ms);
-        server.start();
+        server.start(); // this thread lives on: the server dies with the thread that forked it
         done.wait();
     });
+    std::uint64_t total = 0;
     std::uint64_t max_in_flight = 0;
-    for (std::uint64_t seq = 501; seq <= total; ++seq) {
-        publisher.publish(0, "session-r", seq, "TYPING_START", R"({"user_id":"1"})");
+    const auto until = std::chrono::steady_clock::now() + 4s;
+    while (std::chrono::steady_clock::now() < until || !stopped) {
+        publisher.publish(0, "session-r", ++total, "TYPING_START", R"({"user_id":"1"})");
         max_in_flight = std::max(max_in_flight, publisher.stats().in_flight);
+        if (total % 20 == 0) {
+            std::this_thread::sleep_for(1ms);
+        }
     }
-    const bool drained = publisher.drain(0, 60s);
+    const bool drained = publisher.drain(0, 10s); // a few ack_timeouts
+
     const auto in_stream = stored(server.url(), "SHARDGATE");
     finished.set_value();
     restart.join();
@@ -117,23 +125,40 @@ TEST(EventPublisher, ANatsRestartMidPublishLosesAndDuplicatesNothing) {
                          << publisher.stats().retried;
     EXPECT_LE(max_in_flight, settings.max_in_flight) << "memory not bounded while NATS was away";
     EXPECT_EQ(publisher.acked(0)->seq, total);
-    EXPECT_EQ(in_stream, total);
+    EXPECT_EQ(in_stream, total) << "published " << total;
     EXPECT_GT(publisher.stats().blocked_ns, 0U) << "publish never waited while NATS was away";
 }
 
-TEST(EventPublisher, AClosedGateDropsInsteadOfPublishing) {
+TEST(EventPublisher, AWaitingGateHoldsTheEventAndAClosedOneDropsIt) {
     nats_server server;
     auto connection = connect(server);
-    std::atomic<bool> open{true};
-    bridge::event_publisher publisher(connection, {}, {}, [&] { return open.load(); });
+    std::atomic<bridge::publish_gate> gate{bridge::publish_gate::open};
+    bridge::event_publisher publisher(connection, {}, {}, [&] { return gate.load(); });
     std::string detail;
     ASSERT_FALSE(publisher.ensure_stream(5s, detail)) << detail;
     EXPECT_EQ(publisher.publish(1, "s", 1, "READY", "{}"), bridge::publish_result::published);
     ASSERT_TRUE(publisher.drain(1, 10s));
-    open = false;
-    EXPECT_EQ(publisher.publish(1, "s", 2, "MESSAGE_CREATE", "{}"), bridge::publish_result::fenced);
-    EXPECT_EQ(publisher.acked(1)->seq, 1U) << "a dropped event must not count as stored";
-    EXPECT_EQ(stored(server.url(), "SHARDGATE"), 1U);
+
+    // The lease is overdue: the event waits (its shard stops reading) instead of being dropped.
+    gate = bridge::publish_gate::wait;
+    std::atomic<bool> returned{false};
+    std::thread shard([&] {
+        EXPECT_EQ(publisher.publish(1, "s", 2, "MESSAGE_CREATE", "{}"),
+                  bridge::publish_result::published);
+        returned = true;
+    });
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(returned) << "publish went on while the gate said wait";
+    gate = bridge::publish_gate::open; // renewed
+    shard.join();
+    ASSERT_TRUE(publisher.drain(1, 10s));
+    EXPECT_EQ(publisher.acked(1)->seq, 2U);
+
+    // The shards were fenced away: dropped, and never counted as stored.
+    gate = bridge::publish_gate::closed;
+    EXPECT_EQ(publisher.publish(1, "s", 3, "MESSAGE_CREATE", "{}"), bridge::publish_result::fenced);
+    EXPECT_EQ(publisher.acked(1)->seq, 2U) << "a dropped event must not count as stored";
+    EXPECT_EQ(stored(server.url(), "SHARDGATE"), 2U);
 }
 
 } // namespace

@@ -466,7 +466,7 @@ def scenario_nats_down(binary, workdir):
         print("NATS stopped for 2 s mid-run", flush=True)
         time.sleep(2)
         nats.start()
-        time.sleep(4)
+        time.sleep(6)  # what went out on the dying connection is published again after ack_timeout
         stop_workers(workers, ("m", "n"))
         stats = emulator.stats()
         no_violations(stats)
