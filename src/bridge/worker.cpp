@@ -656,6 +656,7 @@ public:
         share_owned();
         starting.clear();
         last_checkpoint.clear();
+        checkpointed_sessions.clear();
     }
 
     /// Every owned shard's acked position in one key, `checkpoint.<worker>`: one write per worker
@@ -663,11 +664,9 @@ public:
     /// second). A worker that takes a shard over from a dead one reads the dead one's key.
     void checkpoint_all() {
         const auto now = steady::now();
-        if (now < next_checkpoint) {
-            return;
-        }
-        next_checkpoint = now + options.checkpoint_interval;
+        const bool due = now >= next_checkpoint;
         json::object all;
+        std::map<std::uint32_t, std::string> session_ids;
         for (const auto shard : owned) {
             std::optional<gateway::session_state> s;
             {
@@ -681,7 +680,13 @@ public:
                 continue;
             }
             s->seq = acked->seq;
+            session_ids[shard] = s->session_id;
             all[std::to_string(shard)] = json::parse(encode_session(*s, id));
+        }
+        // On time, or at once when a shard has a session the key does not hold yet: a worker that
+        // dies a moment after a READY must not leave that session unresumable.
+        if (!due && session_ids == checkpointed_sessions) {
+            return;
         }
         auto text = json::serialize(all);
         if (text == last_checkpoint) {
@@ -689,6 +694,8 @@ public:
         }
         if (shards_kv->put("checkpoint." + id, text)) {
             last_checkpoint = std::move(text);
+            checkpointed_sessions = std::move(session_ids);
+            next_checkpoint = now + options.checkpoint_interval;
         }
     }
 
@@ -761,7 +768,8 @@ public:
     std::set<std::uint32_t> owned;
     std::map<std::uint32_t, std::optional<gateway::session_state>> starting;
     std::set<std::uint32_t> releasing;
-    std::string last_checkpoint; ///< What `checkpoint.<id>` holds.
+    std::string last_checkpoint;                                ///< What `checkpoint.<id>` holds.
+    std::map<std::uint32_t, std::string> checkpointed_sessions; ///< Its session ids by shard.
     steady::time_point settle_until{};
     steady::time_point next_checkpoint{};
     steady::time_point hand_over_deadline{};

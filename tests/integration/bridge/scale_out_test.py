@@ -408,7 +408,7 @@ def scenario_freeze(binary, workdir):
         wait_all_ready(emulator, shards, 60)
         wait_until("both workers owning a share",
                    lambda: all(len(w.owned()) >= 3 for w in workers.values()), 30, 0.2)
-        time.sleep(1)
+        time.sleep(2)  # a few checkpoint writes (every second; a new session's at once)
         frozen = workers["f"].owned()
         resumes_before = total(emulator.stats(), "resumes")
         workers["f"].signal(signal.SIGSTOP)
