@@ -105,6 +105,12 @@ void inflater::release_buffers() noexcept {
     plain_capacity_ = 0;
 }
 
+bool inflater::park() {
+    const bool parked = zlib_ && zlib_->park();
+    release_buffers();
+    return parked;
+}
+
 bool inflater::failed() const noexcept {
     if (zlib_) {
         return zlib_->failed();

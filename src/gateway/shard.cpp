@@ -138,11 +138,29 @@ void shard::start(time_point now) {
     }
 }
 
+void shard::park_if_quiet(time_point now) {
+    // Checked at an ACK, the only traffic of a quiet shard: it stays parked from there to the
+    // next one, but for the moment a heartbeat's ACK takes to arrive.
+    const auto quiet_for = config_.park_when_quiet_for;
+    if (quiet_for <= milliseconds::zero() || state_ != shard_state::active ||
+        now - last_traffic_at_ < quiet_for) {
+        return;
+    }
+    inflater_.park();
+    if (!parked_) {
+        parked_ = true;
+        ++stats_.parks;
+    }
+    emit(action::release_buffers{});
+}
+
 void shard::on_connected(time_point now) {
     if (state_ != shard_state::connecting) {
         return;
     }
     reset_connection_state();
+    last_traffic_at_ = now;
+    parked_ = false;
     state_ = shard_state::awaiting_hello;
     hello_deadline_ = now + config_.hello_timeout;
 }
@@ -429,6 +447,10 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
         return;
     }
     const auto op = to_opcode(payload.op);
+    if (op != opcode::heartbeat_ack) {
+        last_traffic_at_ = now;
+        parked_ = false;
+    }
     if (!op || !client_receives(*op)) {
         // Not an error on our side and nothing is lost (only dispatches carry events): count it and
         // report it, so a new Discord opcode shows up in logs instead of breaking the shard.
@@ -464,6 +486,7 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
                 backoff_.reset(); // a session that is up and acknowledged counts as healthy
             }
         }
+        park_if_quiet(now);
         return;
     default: return;
     }

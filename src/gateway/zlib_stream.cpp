@@ -20,6 +20,29 @@ namespace {
 constexpr std::array<std::byte, 4> sync_suffix{std::byte{0x00}, std::byte{0x00}, std::byte{0xff},
                                                std::byte{0xff}};
 
+// The 32 KiB history a deflate stream may refer back to.
+constexpr std::size_t window_size = std::size_t{1} << 15U;
+
+// While parked, history gained since the last compression is kept raw up to this much before the
+// whole window is compressed again: a quiet shard gains one heartbeat ACK per interval, and
+// appending it is far cheaper than recompressing 32 KiB.
+constexpr std::size_t max_raw_tail = 4096;
+
+// What follows the last block of a zlib stream that ends: its Adler-32, never checked here.
+constexpr std::size_t adler32_trailer = 4;
+
+// Whether the two bytes that open a zlib stream (RFC 1950: CMF, FLG) announce deflate with a
+// window zlib can read and no preset dictionary.
+bool valid_zlib_header(std::byte cmf, std::byte flg) noexcept {
+    const auto c = std::to_integer<unsigned>(cmf);
+    const auto f = std::to_integer<unsigned>(flg);
+    constexpr unsigned deflate_method = 8;
+    constexpr unsigned max_window_info = 7;
+    constexpr unsigned preset_dictionary = 0x20;
+    return (c & 0x0fU) == deflate_method && (c >> 4U) <= max_window_info &&
+           ((c << 8U) | f) % 31 == 0 && (f & preset_dictionary) == 0;
+}
+
 // Gateway payloads compress about 5x; start the output buffer near the expected size.
 constexpr std::size_t expected_ratio = 4;
 
@@ -49,35 +72,48 @@ zlib_inflater::zlib_inflater(inflate_limits limits) noexcept
     : limits_(limits) {}
 
 zlib_inflater::~zlib_inflater() {
-    if (stream_ != nullptr) {
-        inflateEnd(stream_);
-        delete stream_; // NOLINT(*-owning-memory): owned, see the header
-    }
+    close_stream();
 }
 
 zlib_inflater::zlib_inflater(zlib_inflater&& other) noexcept
     : limits_(other.limits_)
     , stream_(std::exchange(other.stream_, nullptr))
-    , pending_(std::move(other.pending_))
+    , header_(other.header_)
+    , header_seen_(std::exchange(other.header_seen_, 0))
+    , pending_(std::exchange(other.pending_, {}))
     , out_(std::move(other.out_))
+    , parked_(std::exchange(other.parked_, {}))
+    , parked_tail_(std::exchange(other.parked_tail_, {}))
+    , woke_from_(std::exchange(other.woke_from_, 0))
+    , since_wake_(std::exchange(other.since_wake_, 0))
+    , is_parked_(std::exchange(other.is_parked_, false))
     , error_(std::exchange(other.error_, {}))
     , bytes_in_(std::exchange(other.bytes_in_, 0))
     , bytes_out_(std::exchange(other.bytes_out_, 0))
-    , messages_(std::exchange(other.messages_, 0)) {
-    other.pending_.clear(); // a moved-from vector is valid but unspecified
-}
+    , messages_(std::exchange(other.messages_, 0))
+    , parks_(std::exchange(other.parks_, 0))
+    , wakes_(std::exchange(other.wakes_, 0)) {}
 
 zlib_inflater& zlib_inflater::operator=(zlib_inflater&& other) noexcept {
     if (this != &other) {
         zlib_inflater taken(std::move(other));
         std::swap(limits_, taken.limits_);
         std::swap(stream_, taken.stream_);
+        std::swap(header_, taken.header_);
+        std::swap(header_seen_, taken.header_seen_);
         std::swap(pending_, taken.pending_);
         std::swap(out_, taken.out_);
+        std::swap(parked_, taken.parked_);
+        std::swap(parked_tail_, taken.parked_tail_);
+        std::swap(woke_from_, taken.woke_from_);
+        std::swap(since_wake_, taken.since_wake_);
+        std::swap(is_parked_, taken.is_parked_);
         std::swap(error_, taken.error_);
         std::swap(bytes_in_, taken.bytes_in_);
         std::swap(bytes_out_, taken.bytes_out_);
         std::swap(messages_, taken.messages_);
+        std::swap(parks_, taken.parks_);
+        std::swap(wakes_, taken.wakes_);
     }
     return *this;
 }
@@ -87,20 +123,6 @@ inflate_result zlib_inflater::feed(std::span<const std::byte> frame) {
         return {error_, std::nullopt};
     }
     bytes_in_ += frame.size();
-    if (stream_ == nullptr) {
-        // windowBits 15 with the zlib wrapper: the 2-byte header comes once, at the start of the
-        // connection. zlib allocates the 32 KiB window itself on the first inflate.
-        auto* stream = new z_stream{}; // NOLINT(*-owning-memory): released in the destructor
-        if (const int rc = inflateInit2(stream, 15); rc != Z_OK) {
-            delete stream; // NOLINT(*-owning-memory)
-            if (rc == Z_MEM_ERROR) {
-                throw std::bad_alloc();
-            }
-            throw std::runtime_error("zlib inflateInit2 failed (incompatible zlib library)");
-        }
-        stream_ = stream;
-    }
-
     if (pending_.empty()) {
         if (frame.size() > limits_.max_pending_compressed_bytes) {
             return fail(make_error_code(error::compressed_frame_too_large));
@@ -126,7 +148,123 @@ inflate_result zlib_inflater::feed(std::span<const std::byte> frame) {
     return result;
 }
 
+void zlib_inflater::open_stream() {
+    // Raw deflate (negative window bits) with a 32 KiB window, which zlib allocates itself on the
+    // first inflate.
+    auto* stream = new z_stream{}; // NOLINT(*-owning-memory): released in close_stream
+    if (const int rc = inflateInit2(stream, -15); rc != Z_OK) {
+        delete stream; // NOLINT(*-owning-memory)
+        if (rc == Z_MEM_ERROR) {
+            throw std::bad_alloc();
+        }
+        throw std::runtime_error("zlib inflateInit2 failed (incompatible zlib library)");
+    }
+    stream_ = stream;
+    since_wake_ = 0;
+    is_parked_ = false;
+    if (parked_.empty() && parked_tail_.empty()) {
+        return;
+    }
+    // Waking: the history the parked stream had becomes the new stream's dictionary. Exact,
+    // because a zlib-stream is byte-aligned after every sync flush.
+    std::vector<Bytef> window(window_size + parked_tail_.size());
+    uLongf length = window_size;
+    if (!parked_.empty()) {
+        const int rc = uncompress(window.data(), &length,
+                                  reinterpret_cast<const Bytef*>(parked_.data()), // NOLINT
+                                  static_cast<uLong>(parked_.size()));
+        if (rc == Z_MEM_ERROR) {
+            throw std::bad_alloc();
+        }
+        if (rc != Z_OK) { // cannot happen: we compressed it ourselves
+            throw std::runtime_error("zlib: a parked window did not decompress");
+        }
+    } else {
+        length = 0;
+    }
+    std::memcpy(window.data() + length, parked_tail_.data(), parked_tail_.size());
+    const std::size_t total = length + parked_tail_.size();
+    const std::size_t keep = std::min(total, window_size);
+    const int rc = inflateSetDictionary(stream_, window.data() + (total - keep), // NOLINT
+                                        static_cast<uInt>(keep));
+    if (rc != Z_OK) {
+        throw std::runtime_error("zlib inflateSetDictionary failed");
+    }
+    woke_from_ = parked_.size() + parked_tail_.size() > 0 ? keep : 0;
+    ++wakes_;
+}
+
+void zlib_inflater::close_stream() noexcept {
+    if (stream_ != nullptr) {
+        inflateEnd(stream_);
+        delete stream_; // NOLINT(*-owning-memory)
+        stream_ = nullptr;
+    }
+}
+
+bool zlib_inflater::park() {
+    if (stream_ == nullptr || error_ || !pending_.empty()) {
+        return false;
+    }
+    // zlib hands out its window (up to 32 KiB, the newest bytes last).
+    std::vector<Bytef> window(window_size);
+    uInt length = 0;
+    if (inflateGetDictionary(stream_, window.data(), &length) != Z_OK) {
+        return false;
+    }
+    window.resize(length);
+    if (woke_from_ > 0 && since_wake_ <= std::min<std::uint64_t>(length, max_raw_tail) &&
+        parked_tail_.size() + since_wake_ <= max_raw_tail) {
+        // Little has happened since the last wake (a heartbeat ACK): the history is the parked
+        // one plus these newest bytes, kept raw.
+        const auto tail = static_cast<std::ptrdiff_t>(since_wake_);
+        parked_tail_.insert(parked_tail_.end(),
+                            reinterpret_cast<const std::byte*>(window.data()) + // NOLINT
+                                (static_cast<std::ptrdiff_t>(length) - tail),
+                            reinterpret_cast<const std::byte*>(window.data()) + length); // NOLINT
+    } else {
+        uLongf bound = compressBound(length);
+        std::vector<std::byte> packed(bound);
+        const int rc = compress2(reinterpret_cast<Bytef*>(packed.data()), &bound, // NOLINT
+                                 window.data(), length, Z_BEST_SPEED);
+        if (rc != Z_OK) {
+            return false; // only Z_MEM_ERROR: stay awake
+        }
+        packed.resize(bound);
+        packed.shrink_to_fit();
+        parked_ = std::move(packed);
+        std::vector<std::byte>().swap(parked_tail_);
+        if (length == 0) {
+            parked_.clear(); // nothing to remember yet; an empty history wakes as a fresh stream
+        }
+    }
+    close_stream();
+    out_.release();
+    std::vector<std::byte>().swap(pending_);
+    is_parked_ = true;
+    ++parks_;
+    return true;
+}
+
+std::size_t zlib_inflater::parked_bytes() const noexcept {
+    return parked_.capacity() + parked_tail_.capacity();
+}
+
 inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) {
+    // The zlib wrapper's two header bytes open the connection's stream (so its first message
+    // holds them); they are checked and stripped here so that a raw inflate reads the rest. The
+    // wrapper's only other part is the Adler-32 trailer of a stream that ends, and a zlib-stream
+    // never ends: raw inflate skips a checksum that would never be compared (6 % of a flood).
+    while (header_seen_ < header_.size() && !input.empty()) {
+        header_.at(header_seen_++) = input.front();
+        input = input.subspan(1);
+        if (header_seen_ == header_.size() && !valid_zlib_header(header_[0], header_[1])) {
+            return fail(make_error_code(error::decompression_failed));
+        }
+    }
+    if (stream_ == nullptr) {
+        open_stream();
+    }
     z_stream& zs = *stream_;
     // One byte of room past the cap: filling it proves the message is over the cap without
     // inflating any further.
@@ -166,9 +304,10 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
         case Z_BUF_ERROR: // no progress possible; decided below
             break;
         case Z_STREAM_END:
-            // The sender used Z_FINISH. Fine if nothing follows; anything after it is garbage, and
-            // later messages will hit this too (inflate stays at the end).
-            if (in_left != 0) {
+            // The sender used Z_FINISH. Fine if nothing follows but the wrapper's 4-byte checksum
+            // (raw inflate stops before it); anything more is garbage, and later messages hit
+            // this too (inflate stays at the end).
+            if (in_left > adler32_trailer) {
                 return fail(make_error_code(error::decompression_failed));
             }
             stream_ended = true;
@@ -205,6 +344,7 @@ inflate_result zlib_inflater::inflate_message(std::span<const std::byte> input) 
 
     ++messages_;
     bytes_out_ += produced;
+    since_wake_ += produced;
     return {{}, out_.finish(produced)};
 }
 
@@ -220,6 +360,12 @@ void zlib_inflater::reset() noexcept {
     }
     pending_.clear();
     error_.clear();
+    header_seen_ = 0;
+    std::vector<std::byte>().swap(parked_);
+    std::vector<std::byte>().swap(parked_tail_);
+    woke_from_ = 0;
+    since_wake_ = 0;
+    is_parked_ = false;
 }
 
 void zlib_inflater::release_buffers() noexcept {

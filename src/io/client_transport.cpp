@@ -50,6 +50,8 @@ public:
         : verify(verify_peer) {
         // TLS 1.2 is the floor Discord (and every sane server) accepts.
         SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+        // OpenSSL gives its record buffers back between records (idle shards).
+        SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
         if (verify) {
             ctx.set_default_verify_paths();
             ctx.set_verify_mode(ssl::verify_peer);
@@ -75,6 +77,8 @@ constexpr auto no_status_code = static_cast<std::uint16_t>(gateway::close_code::
 /// An idle connection keeps at most this much read buffer; a larger one (after READY or a big
 /// GUILD_CREATE) is given back once the message has been handed over.
 constexpr std::size_t idle_buffer_limit = 16 * 1024;
+
+constexpr std::size_t client_write_buffer_bytes = 1024;
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -186,6 +190,16 @@ public:
         end_socket();
     }
 
+    void release_buffers() noexcept override {
+        // Only between messages: a read in progress owns buffer_'s bytes.
+        if (buffer_.size() == 0) {
+            buffer_ = beast::flat_buffer{};
+        }
+        if (queue_.empty()) {
+            std::vector<std::string>().swap(queue_);
+        }
+    }
+
 private:
     asio::awaitable<void> run(std::shared_ptr<ws_transport> self) {
         (void)self;
@@ -230,6 +244,10 @@ private:
             }));
             ws_.read_message_max(options_.max_message_bytes);
             ws_.auto_fragment(false);
+            // The buffer Beast masks our frames in, held for the connection's life: a shard sends
+            // small frames (a heartbeat, an Identify), so 1 KiB instead of 4 serves them in one
+            // write each.
+            ws_.write_buffer_bytes(client_write_buffer_bytes);
             auto [hec] = co_await ws_.async_handshake(host_header(url_), url_.target, use_tuple);
             ec = hec;
         }

@@ -239,6 +239,11 @@ private:
     void carry_out(gateway::action::request_identify& /*a*/) { owner_.request_identify(*this); }
     void carry_out(gateway::action::cancel_identify& /*a*/) { owner_.cancel_identify(*this); }
     void carry_out(gateway::action::drop_transport& /*a*/) { abandon(); }
+    void carry_out(gateway::action::release_buffers& /*a*/) {
+        if (transport_) {
+            transport_->release_buffers();
+        }
+    }
     void carry_out(gateway::dispatch_event& e) {
         worker_.counters.dispatches_by_event[detail::dispatch_index(e.name)].add(1);
         if (owner_.on_dispatch_) {

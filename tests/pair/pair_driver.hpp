@@ -264,6 +264,7 @@ private:
         }
         retire_link(c);
     }
+    void on_shard_action(paired_shard& /*c*/, gw::action::release_buffers&& /*a*/) {}
     void on_shard_action(paired_shard& c, gw::dispatch_event&& e) {
         c.dispatches.push_back({e.seq, std::string(e.name), std::string(e.data)});
     }

@@ -25,7 +25,8 @@ struct owned_dispatch {
 using recorded_action =
     std::variant<gw::action::connect, gw::action::send_text, gw::action::send_close,
                  gw::action::request_identify, gw::action::cancel_identify,
-                 gw::action::drop_transport, owned_dispatch, gw::lifecycle_event>;
+                 gw::action::drop_transport, gw::action::release_buffers, owned_dispatch,
+                 gw::lifecycle_event>;
 
 inline gw::shard_config test_config() {
     gw::shard_config config;

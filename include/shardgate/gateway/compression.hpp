@@ -160,6 +160,12 @@ public:
     /// later messages of the connection refer to it. Invalidates the last message view.
     void release_buffers() noexcept;
 
+    /// For a quiet connection: frees the buffers, and parks a zlib stream (`zlib_inflater::park`:
+    /// its history kept compressed, its context freed until the next `feed`). A zstd context
+    /// stays (its window is the sender's to size). Invalidates the last message view.
+    /// @return Whether a zlib stream was parked.
+    bool park();
+
     /// The mode given at construction.
     [[nodiscard]] compression mode() const noexcept { return mode_; }
     /// Whether an error happened since construction or the last `reset()`.

@@ -76,6 +76,7 @@ struct shard_stats {
     std::uint64_t dispatches = 0;
     std::uint64_t heartbeats_sent = 0;
     std::uint64_t heartbeat_acks = 0;
+    std::uint64_t parks = 0; ///< Times the connection was parked as quiet.
     std::uint64_t zombies = 0;
     std::uint64_t protocol_errors = 0;
     std::uint64_t unknown_opcodes = 0;
@@ -191,6 +192,7 @@ private:
     void handle_hello(time_point now, std::string_view d);
     void handle_invalid_session(time_point now, std::string_view d);
     void send_heartbeat(time_point now);
+    void park_if_quiet(time_point now);
     void send_frame(time_point now, std::string payload, send_kind kind, bool sensitive);
     void flush_queue(time_point now);
     void become_active(time_point now);
@@ -217,6 +219,8 @@ private:
     std::optional<milliseconds> heartbeat_interval_;
     std::optional<time_point> next_beat_;
     time_point last_beat_at_{};
+    time_point last_traffic_at_{}; // the last payload other than a heartbeat ACK
+    bool parked_ = false;
     bool awaiting_ack_ = false;
     bool awaiting_permit_ = false;
     std::optional<std::chrono::microseconds> latency_;

@@ -52,6 +52,11 @@ struct shard_config {
     /// invalidation.
     milliseconds invalid_session_wait_min{1'000};
     milliseconds invalid_session_wait_max{5'000};
+    /// A connection that received nothing but heartbeat ACKs for this long is parked at its next
+    /// ACK: its zlib history is kept compressed, its inflater and buffers freed (about 40 KiB of
+    /// an idle zlib-stream shard down to a few), and the transport is told to release its buffers
+    /// (`action::release_buffers`). Zero turns parking off.
+    milliseconds park_when_quiet_for{10'000};
     /// Commands queued while the shard is not connected; `send` fails beyond this.
     std::size_t max_queued_commands = 1'000;
     /// A session to resume instead of identifying: saved by an earlier run of this process, or

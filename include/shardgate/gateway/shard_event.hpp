@@ -113,11 +113,15 @@ struct request_identify {};
 struct cancel_identify {};
 /// Abandon the transport at once, without a close handshake. Deliver nothing more from it.
 struct drop_transport {};
+/// The connection has gone quiet (its inflater is parked): give back the read and write buffers
+/// it holds until traffic returns. Optional; nothing breaks if ignored.
+struct release_buffers {};
 } // namespace action
 
 /// Everything `shard::poll_action` can return.
 using shard_action =
     std::variant<action::connect, action::send_text, action::send_close, action::request_identify,
-                 action::cancel_identify, action::drop_transport, dispatch_event, lifecycle_event>;
+                 action::cancel_identify, action::drop_transport, action::release_buffers,
+                 dispatch_event, lifecycle_event>;
 
 } // namespace shardgate::gateway

@@ -11,6 +11,7 @@
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/detail/message_buffer.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -95,6 +96,25 @@ public:
     /// context and its window stay, since later messages refer to them. Invalidates the last view.
     void release_buffers() noexcept;
 
+    /// Parks a quiet connection's stream: keeps its history (the last 32 KiB of output, which
+    /// later messages may refer back to) compressed, and frees the zlib context, its window and
+    /// every buffer: about 40 KiB down to a few KiB. The next `feed` wakes it: a fresh raw
+    /// inflater gets the history as its dictionary, which is exact because a zlib-stream is
+    /// byte-aligned after every sync flush. History gained since the last wake is appended raw
+    /// while it is small (a heartbeat ACK), so a shard that only heartbeats does not compress
+    /// 32 KiB each interval.
+    ///
+    /// @return false (and nothing changes) when there is nothing to park, a message is half
+    /// received, the inflater failed, or memory ran out. Invalidates the last view.
+    bool park();
+    /// Whether the stream is parked (no zlib context held).
+    [[nodiscard]] bool parked() const noexcept { return is_parked_; }
+    /// Heap bytes the parked history takes.
+    [[nodiscard]] std::size_t parked_bytes() const noexcept;
+    /// Times parked / woken since construction.
+    [[nodiscard]] std::uint64_t parks() const noexcept { return parks_; }
+    [[nodiscard]] std::uint64_t wakes() const noexcept { return wakes_; }
+
     /// The caps given at construction.
     [[nodiscard]] const inflate_limits& limits() const noexcept { return limits_; }
     /// Whether an error happened since construction or the last `reset()`.
@@ -114,15 +134,26 @@ public:
 private:
     inflate_result inflate_message(std::span<const std::byte> input);
     inflate_result fail(std::error_code ec) noexcept;
+    void open_stream();
+    void close_stream() noexcept;
 
     inflate_limits limits_;
-    z_stream_s* stream_ = nullptr; // owned; null until the first feed
+    z_stream_s* stream_ = nullptr; // owned; raw inflate; null until the first feed, and parked
+    std::array<std::byte, 2> header_{}; // the zlib wrapper's CMF and FLG
+    std::size_t header_seen_ = 0;
     std::vector<std::byte> pending_;
     detail::message_buffer out_;
+    std::vector<std::byte> parked_;      // the parked history, zlib-compressed
+    std::vector<std::byte> parked_tail_; // history gained after it, raw
+    std::size_t woke_from_ = 0;          // history restored at the last wake (0: not woken)
+    std::uint64_t since_wake_ = 0;       // bytes inflated since then
+    bool is_parked_ = false;
     std::error_code error_;
     std::uint64_t bytes_in_ = 0;
     std::uint64_t bytes_out_ = 0;
     std::uint64_t messages_ = 0;
+    std::uint64_t parks_ = 0;
+    std::uint64_t wakes_ = 0;
 };
 
 /// The server side of `zlib-stream` (used by the emulator): one deflate context per connection,

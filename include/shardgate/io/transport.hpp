@@ -64,6 +64,9 @@ public:
     virtual void close(std::uint16_t code, std::string_view reason = {}) = 0;
     /// Cuts the connection at once, without a close frame. Nothing more reaches the handler.
     virtual void drop() noexcept = 0;
+    /// The connection went quiet: give back buffers held for traffic (they grow again when it
+    /// returns). A hint; the default does nothing.
+    virtual void release_buffers() noexcept {}
 
 protected:
     transport() = default;

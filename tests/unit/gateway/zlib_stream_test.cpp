@@ -520,3 +520,129 @@ TEST(zlib_stream, deflater_reset_starts_a_new_stream) {
     sg::zlib_inflater z;
     EXPECT_EQ(z.feed(b).message.value_or("<none>"), payloads[1]);
 }
+
+// Parking ----------------------------------------------------------------------------------------
+
+TEST(zlib_stream, parked_at_every_message_boundary_every_message_still_decodes) {
+    // Park after message k for every k: the woken stream must decode every later message exactly,
+    // which needs the whole 32 KiB history (the big payloads fill and slide the window).
+    const auto payloads = varied_payloads();
+    const auto compressed = deflate_all(payloads);
+    for (std::size_t k = 0; k < payloads.size(); ++k) {
+        sg::zlib_inflater z;
+        for (std::size_t i = 0; i < payloads.size(); ++i) {
+            auto r = z.feed(compressed[i]);
+            ASSERT_FALSE(r.ec) << "parked after " << k << ", message " << i;
+            ASSERT_EQ(r.message.value_or("<none>"), payloads[i])
+                << "parked after " << k << ", message " << i;
+            expect_padding(*r.message);
+            if (i == k) {
+                ASSERT_TRUE(z.park()) << k;
+                ASSERT_TRUE(z.parked());
+                EXPECT_EQ(z.buffer_capacity(), 0U);
+            }
+        }
+        EXPECT_EQ(z.parks(), 1U);
+        EXPECT_EQ(z.wakes(), k + 1 < payloads.size() ? 1U : 0U);
+    }
+}
+
+TEST(zlib_stream, parked_after_every_message_every_message_still_decodes) {
+    // The heartbeat pattern: park, one message wakes it, park again (history appended raw while
+    // small, recompressed once it is not).
+    const auto payloads = varied_payloads();
+    const auto compressed = deflate_all(payloads);
+    sg::zlib_inflater z;
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        auto r = z.feed(compressed[i]);
+        ASSERT_FALSE(r.ec) << "message " << i << ": " << r.ec.message();
+        ASSERT_EQ(r.message.value_or("<none>"), payloads[i]) << "message " << i;
+        ASSERT_TRUE(z.park()) << i;
+    }
+    EXPECT_EQ(z.parks(), payloads.size());
+    EXPECT_EQ(z.messages(), payloads.size());
+}
+
+TEST(zlib_stream, many_small_messages_parked_in_between_keep_the_history_small) {
+    const auto payloads = small_payloads(400);
+    const auto compressed = deflate_all(payloads);
+    sg::zlib_inflater z;
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        ASSERT_EQ(z.feed(compressed[i]).message.value_or("<none>"), payloads[i]) << i;
+        ASSERT_TRUE(z.park());
+        largest = std::max(largest, z.parked_bytes());
+    }
+    // 32 KiB of history compressed, plus at most 4 KiB appended raw.
+    EXPECT_LT(largest, 32U * 1024U);
+    EXPECT_GT(z.parked_bytes(), 0U);
+}
+
+TEST(zlib_stream, parked_with_a_split_message_pending_refuses) {
+    const auto payloads = small_payloads(2);
+    const auto compressed = deflate_all(payloads);
+    sg::zlib_inflater z;
+    ASSERT_TRUE(z.feed(compressed[0]).message);
+    const auto half = compressed[1].size() / 2;
+    const std::span<const std::byte> all(compressed[1]);
+    ASSERT_FALSE(z.feed(all.first(half)).message);
+    EXPECT_FALSE(z.park());
+    EXPECT_EQ(z.feed(all.subspan(half)).message.value_or("<none>"), payloads[1]);
+}
+
+TEST(zlib_stream, nothing_to_park_before_the_first_message_or_after_an_error) {
+    sg::zlib_inflater z;
+    EXPECT_FALSE(z.park());
+    std::string garbage = "xx not zlib";
+    garbage += std::string("\0\0\xff\xff", 4);
+    (void)z.feed(as_bytes(garbage));
+    EXPECT_FALSE(z.park());
+}
+
+TEST(zlib_stream, reset_forgets_a_parked_history) {
+    const auto payloads = small_payloads(3);
+    const auto first = deflate_all(payloads);
+    const auto second = deflate_all(payloads);
+    sg::zlib_inflater z;
+    ASSERT_TRUE(z.feed(first[0]).message);
+    ASSERT_TRUE(z.park());
+    z.reset();
+    EXPECT_FALSE(z.parked());
+    EXPECT_EQ(z.parked_bytes(), 0U);
+    for (std::size_t i = 0; i < second.size(); ++i) {
+        ASSERT_EQ(z.feed(second[i]).message.value_or("<none>"), payloads[i]) << i;
+    }
+}
+
+TEST(zlib_stream, move_keeps_a_parked_stream) {
+    const auto payloads = small_payloads(3);
+    const auto compressed = deflate_all(payloads);
+    sg::zlib_inflater a;
+    ASSERT_TRUE(a.feed(compressed[0]).message);
+    ASSERT_TRUE(a.park());
+    sg::zlib_inflater b(std::move(a));
+    EXPECT_TRUE(b.parked());
+    ASSERT_EQ(b.feed(compressed[1]).message.value_or("<none>"), payloads[1]);
+    sg::zlib_inflater c;
+    c = std::move(b);
+    ASSERT_TRUE(c.park());
+    ASSERT_EQ(c.feed(compressed[2]).message.value_or("<none>"), payloads[2]);
+}
+
+TEST(zlib_stream, header_split_over_frames_and_a_bad_header_fails) {
+    const auto payloads = small_payloads(1);
+    const auto compressed = deflate_all(payloads);
+    const std::span<const std::byte> all(compressed[0]);
+    sg::zlib_inflater z;
+    EXPECT_FALSE(z.feed(all.first(1)).message);
+    EXPECT_EQ(z.feed(all.subspan(1)).message.value_or("<none>"), payloads[0]);
+
+    auto bad = compressed[0];
+    bad[0] = std::byte{0x79}; // method 9: not deflate
+    sg::zlib_inflater y;
+    EXPECT_EQ(y.feed(bad).ec, sg::error::decompression_failed);
+    auto dict = compressed[0];
+    dict[1] = std::byte{0xbb}; // 0x78bb: FDICT set (and a valid check)
+    sg::zlib_inflater x;
+    EXPECT_EQ(x.feed(dict).ec, sg::error::decompression_failed);
+}
