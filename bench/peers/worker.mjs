@@ -56,10 +56,17 @@ function cpuSeconds(usage) {
   return (usage.user + usage.system) / 1e6;
 }
 
-function fullGc() {
+/**
+ * Full GCs until memory stops going back: V8 flushes the bytecode of functions that have not run for
+ * a few major GCs (module bodies, start-up code) and returns freed pages in the background, so one
+ * GC leaves a baseline that later GCs undercut. False without --expose-gc.
+ */
+async function settleGc(rounds = 8) {
   if (typeof global.gc !== 'function') return false;
-  global.gc();
-  global.gc();
+  for (let i = 0; i < rounds; i++) {
+    global.gc();
+    await sleep(50);
+  }
   return true;
 }
 
@@ -291,7 +298,7 @@ async function flood() {
   const guilds = Array.isArray(ready.guilds) ? ready.guilds.length : 0;
   await waitUntil(() => guildCreates >= guilds, 10000, `${guilds} GUILD_CREATE`).catch(() => {});
 
-  fullGc();
+  await settleGc();
   const hwmReset = resetPeakRss();
   const rssBeforeKib = statusKib('VmRSS');
   let sampledPeak = process.memoryUsage.rss();
@@ -364,9 +371,7 @@ async function idle() {
   });
   // Discovery first: its HTTP client (undici, loaded lazily) is not part of what a shard costs.
   await client.discover();
-  fullGc();
-  await sleep(500);
-  fullGc();
+  await settleGc();
   const rssBeforeKib = statusKib('VmRSS');
   const before = process.memoryUsage();
 
@@ -378,9 +383,7 @@ async function idle() {
 
   await sleep(spec.settleMs);
   const rssAfterKib = statusKib('VmRSS');
-  const hasGc = fullGc();
-  await sleep(300);
-  fullGc();
+  const hasGc = await settleGc();
   const rssAfterGcKib = hasGc ? statusKib('VmRSS') : null;
   const afterGc = hasGc ? process.memoryUsage() : null;
   const perShardKib = (field) => round((afterGc[field] - before[field]) / 1024 / n, 1);

@@ -125,7 +125,7 @@ struct connection::impl final : detail::connection_sink {
     void inject_drop(time_point now);
     void inject_heartbeat_request(time_point now);
     bool dispatch(time_point now, std::string_view t, std::string_view d_json);
-    bool flood(time_point now, std::string_view t, std::uint64_t count);
+    bool flood(time_point now, std::string_view t, std::uint64_t count, bool prepared);
 
     [[nodiscard]] std::optional<std::uint32_t> shard_id() const noexcept {
         return authenticated_ && session_ != nullptr ? std::optional{session_->shard_id}
@@ -158,6 +158,7 @@ private:
     void send_dispatch(std::string_view t, std::string_view d);
     void pump_traffic(time_point now);
     void refill_flood();
+    void prepare_flood(std::string_view t, std::uint64_t count);
     void close_with(time_point now, std::uint16_t code, std::string_view reason, bool violated);
     void end(time_point now);
     void detach(time_point now);
@@ -663,6 +664,22 @@ void connection::impl::refill_flood() {
     }
 }
 
+void connection::impl::prepare_flood(std::string_view t, std::uint64_t count) {
+    const bool binary = deflater_.mode() != gateway::compression::none;
+    for (std::uint64_t i = 0; i < count && open_ && session_ != nullptr; ++i) {
+        auto event = ws_.make_traffic(*session_, t, last_now_);
+        const auto json = ws_.append_dispatch(*session_, event.t, event.d);
+        server_action::send frame{{}, binary, true};
+        if (binary) {
+            deflater_.compress(json, frame.bytes);
+        } else {
+            const auto* first = reinterpret_cast<const std::byte*>(json.data()); // NOLINT
+            frame.bytes.assign(first, first + json.size());
+        }
+        actions_.emplace_back(std::move(frame));
+    }
+}
+
 void connection::impl::close_with(time_point now, std::uint16_t close, std::string_view reason,
                                   bool violated) {
     if (!open_) {
@@ -785,13 +802,19 @@ bool connection::impl::dispatch(time_point now, std::string_view t, std::string_
     return true;
 }
 
-bool connection::impl::flood(time_point now, std::string_view t, std::uint64_t count) {
+bool connection::impl::flood(time_point now, std::string_view t, std::uint64_t count,
+                             bool prepared) {
     if (!open_ || !authenticated_ || session_ == nullptr) {
         return false;
     }
     last_now_ = now;
     log(now, log_event::fault_injected{
                  .fault = injected_fault::flood, .t = std::string(t), .count = count});
+    if (prepared && !silent_ &&
+        (deflater_.mode() != gateway::compression::zlib_stream || ws_.config.zlib_split_frames <= 1)) {
+        prepare_flood(t, count);
+        return true;
+    }
     flood_t_ = std::string(t);
     flood_left_ += count;
     refill_flood();
@@ -862,8 +885,8 @@ bool connection::dispatch(time_point now, std::string_view t, std::string_view d
     return impl_->dispatch(now, t, d_json);
 }
 
-bool connection::flood(time_point now, std::string_view t, std::uint64_t count) {
-    return impl_->flood(now, t, count);
+bool connection::flood(time_point now, std::string_view t, std::uint64_t count, bool prepared) {
+    return impl_->flood(now, t, count, prepared);
 }
 
 std::uint64_t connection::id() const noexcept {

@@ -27,6 +27,8 @@ constexpr std::uint16_t upgrade_required = 426;
 
 /// Largest `count` of one flood request.
 constexpr std::uint64_t max_flood_count = 100'000'000;
+/// Largest `count` of a prepared flood, whose frames are all held at once (~1.1 GB uncompressed).
+constexpr std::uint64_t max_prepared_flood_count = 1'000'000;
 /// Control bodies nested deeper than this are refused ("too deep"), as Boost.JSON's default
 /// limit of 32 levels did when it parsed them.
 constexpr int max_body_depth = 31;
@@ -498,6 +500,16 @@ http_response router::flood(std::string_view body) {
                            "{\"t\":\"MESSAGE_CREATE\",\"count\":1000,\"shard\":0}");
     }
     effect.count = static_cast<std::uint64_t>(*count);
+    if (const auto* v = o->find("prepared")) {
+        if (v->type != detail::od::json_type::boolean) {
+            return bad_request("\"prepared\" must be true or false");
+        }
+        effect.prepared = v->boolean;
+    }
+    if (effect.prepared && effect.count > max_prepared_flood_count) {
+        return bad_request("a prepared flood holds every frame at once: \"count\" must be at "
+                           "most 1000000 with \"prepared\":true");
+    }
     effect.shard = o->shard("shard", bad);
     if (bad) {
         return bad_request("\"shard\" must be a non-negative integer");
@@ -552,7 +564,7 @@ bool apply_effect(connection& c, const control_effect& effect, time_point now) {
     const auto& flood = std::get<start_flood>(effect);
     // The connection generates the events lazily, topping its queue up as the adapter drains it,
     // so a flood goes as fast as the socket takes it without buffering all of it.
-    return c.flood(now, flood.t, flood.count);
+    return c.flood(now, flood.t, flood.count, flood.prepared);
 }
 
 http_response handle_http_request(world& w, const http_request& request, time_point now,

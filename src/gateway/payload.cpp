@@ -171,6 +171,13 @@ std::error_code payload_decoder::read_ready(std::string_view d, ready_info& out)
     return {};
 }
 
+void payload_decoder::release_buffers() noexcept {
+    parser_ = simdjson::ondemand::parser{};
+    body_parser_ = simdjson::ondemand::parser{};
+    std::string().swap(scratch_);
+    std::string().swap(body_scratch_);
+}
+
 bool payload_decoder::read_invalid_session(std::string_view d) noexcept {
     return d == "true";
 }

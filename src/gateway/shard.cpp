@@ -147,6 +147,7 @@ void shard::park_if_quiet(time_point now) {
         return;
     }
     inflater_.park();
+    decoder_.release_buffers();
     if (!parked_) {
         parked_ = true;
         ++stats_.parks;

@@ -187,6 +187,7 @@ private:
         bool driver_done = false;
         bool dead = false; ///< The socket is closed; remaining actions are discarded.
         bool reader_paused = false;
+        std::vector<std::byte> batch; ///< Framed messages of a prepared flood, written at once.
 
         void wake() { wake_timer.cancel(); }
         void hard_close() {
@@ -248,6 +249,8 @@ private:
     asio::awaitable<void> read_loop(ws_session& s);
     asio::awaitable<void> drive_loop(ws_session& s);
     asio::awaitable<bool> drain(ws_session& s);
+    asio::awaitable<std::optional<emulator::connection_action>>
+    write_batch(ws_session& s, emulator::server_action::send first);
 
     emulator::http_response handle_http(const http::request<http::string_body>& req);
 
@@ -750,13 +753,18 @@ asio::awaitable<void> emulator_server::impl::drive_loop(ws_session& s) {
 /// Writes what the core has queued, one message at a time. Returns true once the connection is
 /// finished (closed or dropped).
 asio::awaitable<bool> emulator_server::impl::drain(ws_session& s) {
+    std::optional<emulator::connection_action> carried; // polled past the end of a batch
     for (;;) {
-        auto action = s.conn->poll_action();
+        auto action = carried ? std::exchange(carried, std::nullopt) : s.conn->poll_action();
         if (!action) {
             break;
         }
         if (auto* send = std::get_if<emulator::server_action::send>(&*action)) {
             if (s.dead) {
+                continue;
+            }
+            if (send->prepared) {
+                carried = co_await write_batch(s, std::move(*send));
                 continue;
             }
             s.ws.binary(send->binary);
@@ -794,6 +802,76 @@ asio::awaitable<bool> emulator_server::impl::drain(ws_session& s) {
     }
     poke_world();
     co_return false;
+}
+
+namespace {
+
+/// Appends one unmasked, final, unfragmented server frame (RFC 6455 5.2).
+void append_frame(std::vector<std::byte>& out, const emulator::server_action::send& m) {
+    constexpr std::uint8_t fin = 0x80;
+    constexpr std::uint8_t text_frame = 0x1;
+    constexpr std::uint8_t binary_frame = 0x2;
+    constexpr std::size_t max_7bit = 125;
+    constexpr std::size_t max_16bit = 0xffff;
+    const std::size_t n = m.bytes.size();
+    out.push_back(std::byte{static_cast<std::uint8_t>(fin | (m.binary ? binary_frame : text_frame))});
+    if (n <= max_7bit) {
+        out.push_back(std::byte{static_cast<std::uint8_t>(n)});
+    } else if (n <= max_16bit) {
+        out.push_back(std::byte{126});
+        for (int shift = 8; shift >= 0; shift -= 8) {
+            out.push_back(std::byte{static_cast<std::uint8_t>(n >> static_cast<unsigned>(shift))});
+        }
+    } else {
+        out.push_back(std::byte{127});
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            out.push_back(std::byte{static_cast<std::uint8_t>(
+                static_cast<std::uint64_t>(n) >> static_cast<unsigned>(shift))});
+        }
+    }
+    out.insert(out.end(), m.bytes.begin(), m.bytes.end());
+}
+
+} // namespace
+
+/// Writes a run of prepared flood frames with one socket write per ~256 KiB, framed here and
+/// written under Beast (which has no way to write several messages at once); Beast is not
+/// writing meanwhile, since this coroutine is the only writer. The one exception is its read
+/// side answering a client's ping or close frame, which could land inside a batch: a prepared
+/// flood is a benchmark tool, and no gateway client pings. Returns the action polled past the
+/// run, if any.
+asio::awaitable<std::optional<emulator::connection_action>>
+emulator_server::impl::write_batch(ws_session& s, emulator::server_action::send first) {
+    constexpr std::size_t batch_bytes = 256 * 1024;
+    std::optional<emulator::connection_action> next;
+    s.batch.clear();
+    append_frame(s.batch, first);
+    while (s.batch.size() < batch_bytes) {
+        next = s.conn->poll_action();
+        const auto* more = next ? std::get_if<emulator::server_action::send>(&*next) : nullptr;
+        if (more == nullptr || !more->prepared) {
+            break;
+        }
+        append_frame(s.batch, *more);
+        next.reset();
+    }
+    auto [ec, n] = co_await asio::async_write(s.ws.next_layer(),
+                                              asio::buffer(s.batch.data(), s.batch.size()),
+                                              use_tuple);
+    (void)n;
+    if (s.batch.capacity() > 2 * batch_bytes) {
+        std::vector<std::byte>().swap(s.batch);
+    }
+    if (ec) {
+        s.hard_close();
+        if (s.conn->open()) {
+            s.conn->on_transport_lost(clock::now());
+        }
+    }
+    if (s.reader_paused && s.conn->pending_actions() <= reader_low_water) {
+        s.reader_timer.cancel();
+    }
+    co_return next;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ struct subcommand {
 [[nodiscard]] subcommand register_connect(CLI::App& app);
 [[nodiscard]] subcommand register_demo(CLI::App& app);
 [[nodiscard]] subcommand register_events(CLI::App& app);
+[[nodiscard]] subcommand register_bench(CLI::App& app);
 
 /// Adds `connect` and its options (`--config` included) to `app`, bound to `options`, which
 /// must outlive parsing. `register_connect` uses it; so do the tests.

@@ -34,8 +34,9 @@
 ///   has the shard, into its sessions waiting for a Resume: 200
 ///   `{"ok":true,"connections":0,"detached_sessions":K}`; else 404.
 /// - `POST /_emulator/flood` `{"t":"MESSAGE_CREATE","count":N,"shard":N}` (`count` 1 to 100000000,
-///   `t` defaults to MESSAGE_CREATE): 200 with `connections`, 404 when no connection has a live
-///   session (on the shard).
+///   `t` defaults to MESSAGE_CREATE; `"prepared":true`, at most 1000000 events, encodes and
+///   compresses the whole flood before the first frame goes, for benchmarks that must outrun the
+///   client): 200 with `connections`, 404 when no connection has a live session (on the shard).
 /// Bodies are JSON objects (an empty body counts as `{}`) nested at most 32 deep; duplicate keys:
 /// the last one wins.
 ///
@@ -98,6 +99,7 @@ struct start_flood {
     std::optional<std::uint32_t> shard;
     std::string t = "MESSAGE_CREATE";
     std::uint64_t count = 0;
+    bool prepared = false; ///< Encode and compress every event before sending (benchmarks).
 };
 /// What a control request asks of the open connections.
 using control_effect = std::variant<inject_fault, send_dispatch, start_flood>;

@@ -61,6 +61,11 @@ public:
     /// make false the safe reading.
     [[nodiscard]] static bool read_invalid_session(std::string_view d) noexcept;
 
+    /// Frees the parsers' buffers, which keep the size of the largest payload seen (READY, a big
+    /// GUILD_CREATE: several times its bytes): for a connection gone quiet. The next payload
+    /// allocates what it needs. Invalidates the views of the last `decode`.
+    void release_buffers() noexcept;
+
 private:
     // Copies `text` into `buffer` with padding and returns the padded view.
     static std::string_view pad(std::string_view text, std::string& buffer);

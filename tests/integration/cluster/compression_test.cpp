@@ -1,7 +1,8 @@
 // zlib-stream, zstd-stream and no transport compression deliver the same events: the same
 // injected dispatches (a few hand-written ones, among them a 200 KB one that spans many zlib
 // blocks, then a flood of 500 generated MESSAGE_CREATEs from a fixed seed) reach user code with
-// the same names and `d` in all three modes, each run's sequence numbers contiguous.
+// the same names and `d` in all three modes, each run's sequence numbers contiguous; then a
+// prepared flood of 1,500, which the emulator frames and writes in batches itself.
 #include "cluster_harness.hpp"
 
 #include <array>
@@ -17,6 +18,9 @@ using gw::lifecycle_kind;
 
 constexpr auto step_timeout = 20s;
 constexpr std::uint64_t flood_count = 500;
+// Then a prepared flood (every frame encoded first, written by the emulator in 256 KiB batches it
+// frames itself): several batches in every mode.
+constexpr std::uint64_t prepared_count = 1'500;
 constexpr std::string_view end_t = "SHARDGATE_TEST_END";
 
 struct delivered {
@@ -96,10 +100,14 @@ std::vector<delivered> run_mode(gw::compression mode) {
     const auto f = emu.post("/_emulator/flood", R"({"t":"MESSAGE_CREATE","count":)" +
                                                     std::to_string(flood_count) + R"(,"shard":0})");
     EXPECT_EQ(f.status, 200U) << f.body;
+    const auto p = emu.post("/_emulator/flood", R"({"count":)" + std::to_string(prepared_count) +
+                                                    R"(,"shard":0,"prepared":true})");
+    EXPECT_EQ(p.status, 200U) << p.body;
     // The flood is generated as the socket drains; the end marker is queued after it.
     const bool all = run.events().wait_for(
         [&](const record_list& r) {
-            return count_dispatches(r, 0, mark) >= crafted_events().size() + flood_count;
+            return count_dispatches(r, 0, mark) >=
+                   crafted_events().size() + flood_count + prepared_count;
         },
         step_timeout);
     EXPECT_TRUE(all) << gw::to_string(mode) << ": "
@@ -143,7 +151,7 @@ TEST(cluster_compression, zlib_zstd_and_none_deliver_the_same_events) {
     }
     const auto crafted = crafted_events();
     const auto& ref = got.front();
-    ASSERT_EQ(ref.size(), crafted.size() + flood_count + 1);
+    ASSERT_EQ(ref.size(), crafted.size() + flood_count + prepared_count + 1);
     // The crafted events arrive as sent (compared as JSON: the emulator re-serialises `d`).
     for (std::size_t i = 0; i < crafted.size(); ++i) {
         EXPECT_EQ(ref[i].t, crafted[i].first);
@@ -154,7 +162,8 @@ TEST(cluster_compression, zlib_zstd_and_none_deliver_the_same_events) {
         ASSERT_EQ(got.at(m).size(), ref.size()) << name;
         std::size_t differences = 0;
         for (std::size_t i = 0; i < ref.size(); ++i) {
-            const bool generated = i >= crafted.size() && i < crafted.size() + flood_count;
+            const bool generated =
+                i >= crafted.size() && i < crafted.size() + flood_count + prepared_count;
             const auto& a = ref[i];
             const auto& b = got.at(m).at(i);
             const bool same =

@@ -18,9 +18,10 @@ constexpr std::uint64_t messages_intent = 512;
 struct identified {
     emulator_harness h;
     client_end* c = nullptr;
-    explicit identified(emu::emulator_config config = emulator_test_config())
+    explicit identified(emu::emulator_config config = emulator_test_config(),
+                        std::string_view query = "v=10&encoding=json")
         : h(std::move(config)) {
-        c = &h.connect();
+        c = &h.connect(query);
         h.identify(*c);
     }
 };
@@ -968,6 +969,42 @@ TEST(emulator_connection, flood_keeps_at_most_a_bounded_queue) {
     }
     EXPECT_EQ(got, 5'000U);
     EXPECT_LE(most, 256U);
+}
+
+TEST(emulator_connection, prepared_flood_queues_every_frame_at_once_in_sequence) {
+    identified t;
+    const auto start = t.c->frames.back().s.value();
+    ASSERT_TRUE(t.c->conn->flood(t.h.now, "MESSAGE_CREATE", 2'000, true));
+    EXPECT_EQ(t.c->conn->pending_actions(), 2'000U); // encoded before the first goes out
+    std::uint64_t expect_seq = start + 1;
+    gw::payload_decoder decoder;
+    while (auto a = t.c->conn->poll_action()) {
+        auto& send = std::get<emu::server_action::send>(*a);
+        EXPECT_TRUE(send.prepared);
+        gw::received_payload p;
+        const std::string_view text(reinterpret_cast<const char*>(send.bytes.data()), // NOLINT
+                                    send.bytes.size());
+        ASSERT_FALSE(decoder.decode(text, false, p));
+        EXPECT_EQ(p.t, "MESSAGE_CREATE");
+        ASSERT_EQ(p.s, expect_seq++);
+    }
+    EXPECT_EQ(expect_seq, start + 2'001);
+    // The session recorded them: a later dispatch goes on from there.
+    ASSERT_TRUE(t.c->conn->dispatch(t.h.now, "TYPING_START", "{}"));
+    t.h.drain(*t.c);
+    EXPECT_EQ(t.c->frames.back().s, start + 2'001);
+}
+
+TEST(emulator_connection, prepared_zlib_flood_decodes_on_the_connection_stream) {
+    identified t(emulator_test_config(), "v=10&encoding=json&compress=zlib-stream");
+    const auto before = t.c->dispatches().size();
+    ASSERT_TRUE(t.c->conn->flood(t.h.now, "MESSAGE_CREATE", 500, true));
+    t.h.drain(*t.c);
+    const auto d = t.c->dispatches();
+    ASSERT_EQ(d.size() - before, 500U);
+    for (std::size_t i = before + 1; i < d.size(); ++i) {
+        EXPECT_EQ(d[i].s.value(), d[i - 1].s.value() + 1);
+    }
 }
 
 TEST(emulator_connection, flood_needs_a_session) {

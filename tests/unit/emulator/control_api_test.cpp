@@ -397,6 +397,21 @@ TEST(emulator_control_api, flood_becomes_an_effect) {
     const auto all = f.only_effect<emu::start_flood>();
     EXPECT_EQ(all.t, "MESSAGE_CREATE");
     EXPECT_FALSE(all.shard);
+    EXPECT_FALSE(all.prepared);
+    f.effects.clear();
+    ASSERT_EQ(f.post("/_emulator/flood", R"({"count":1000000,"prepared":true})").status, 200);
+    EXPECT_TRUE(f.only_effect<emu::start_flood>().prepared);
+}
+
+TEST(emulator_control_api, a_prepared_flood_is_bounded_and_prepared_is_a_boolean) {
+    control_fixture f;
+    const auto big = f.post("/_emulator/flood", R"({"count":1000001,"prepared":true})");
+    EXPECT_EQ(big.status, 400);
+    EXPECT_NE(big.body.find("at most 1000000"), std::string::npos) << big.body;
+    const auto bad = f.post("/_emulator/flood", R"({"count":10,"prepared":1})");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.body, R"({"ok":false,"error":"\"prepared\" must be true or false"})");
+    EXPECT_TRUE(f.effects.empty());
 }
 
 TEST(emulator_control_api, flood_without_a_live_session_is_404) {
