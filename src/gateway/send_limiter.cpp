@@ -6,14 +6,35 @@
 
 namespace shardgate::gateway {
 
-void send_limiter::timestamp_ring::push(time_point t) noexcept {
+void send_limiter::timestamp_ring::push(time_point t, milliseconds window) {
     assert(empty() || t >= newest());
-    if (size_ < capacity) {
-        ++size_;
-    } else {
-        head_ = (head_ + 1) % capacity; // the oldest is overwritten
+    // Sends that left the window can never count again (time only moves on): an idle shard keeps
+    // one or two heartbeats here, not `capacity` of them.
+    while (size_ > 0 && at(0) <= t - window) {
+        head_ = (head_ + 1) % slots_.size();
+        --size_;
     }
-    slots_[(head_ + size_ - 1) % capacity] = t;
+    if (size_ == slots_.size()) {
+        if (slots_.size() < capacity) {
+            grow(std::min(capacity, std::max<std::size_t>(4, 2 * slots_.size())));
+        } else {
+            head_ = (head_ + 1) % capacity; // the oldest is overwritten
+            --size_;
+        }
+    } else if (size_ <= 1 && slots_.size() > 8) {
+        grow(4); // a burst is long gone: give its room back
+    }
+    slots_[(head_ + size_) % slots_.size()] = t;
+    ++size_;
+}
+
+void send_limiter::timestamp_ring::grow(std::size_t slots) {
+    std::vector<time_point> bigger(slots);
+    for (std::size_t i = 0; i < size_; ++i) {
+        bigger[i] = at(i);
+    }
+    slots_.swap(bigger);
+    head_ = 0;
 }
 
 std::size_t send_limiter::timestamp_ring::count_after(time_point cutoff) const noexcept {
@@ -70,12 +91,12 @@ time_point send_limiter::ready_at(send_kind kind, time_point now) const {
 
 void send_limiter::record(send_kind kind, time_point now) {
     assert(ready_at(kind, now) <= now);
-    frames_.push(now);
+    frames_.push(now, config_.window);
     if (kind != send_kind::heartbeat) {
-        commands_.push(now);
+        commands_.push(now, config_.window);
     }
     if (kind == send_kind::presence) {
-        presences_.push(now);
+        presences_.push(now, config_.presence_window);
     }
 }
 

@@ -191,10 +191,9 @@ public:
     }
 
     void release_buffers() noexcept override {
-        // Only between messages: a read in progress owns buffer_'s bytes.
-        if (buffer_.size() == 0) {
-            buffer_ = beast::flat_buffer{};
-        }
+        // Asked from inside on_transport_message, while buffer_ still holds that message: the
+        // read loop frees it once the message is consumed.
+        release_requested_ = true;
         if (queue_.empty()) {
             std::vector<std::string>().swap(queue_);
         }
@@ -288,7 +287,9 @@ private:
                     {static_cast<const std::byte*>(data.data()), data.size()}, ws_.got_text());
             }
             buffer_.consume(buffer_.size());
-            if (buffer_.capacity() > idle_buffer_limit) {
+            if (std::exchange(release_requested_, false)) {
+                buffer_ = beast::flat_buffer{};
+            } else if (buffer_.capacity() > idle_buffer_limit) {
                 buffer_.shrink_to_fit();
             }
         }
@@ -395,6 +396,7 @@ private:
     tcp::resolver resolver_;
     asio::steady_timer timer_;
     beast::flat_buffer buffer_;
+    bool release_requested_ = false; // the shard went quiet: free buffer_ after this message
     std::vector<std::string> queue_;
     websocket::close_reason close_reason_;
     std::error_code write_error_;

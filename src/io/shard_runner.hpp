@@ -243,6 +243,7 @@ private:
         if (transport_) {
             transport_->release_buffers();
         }
+        give_back_memory(worker_);
     }
     void carry_out(gateway::dispatch_event& e) {
         worker_.counters.dispatches_by_event[detail::dispatch_index(e.name)].add(1);

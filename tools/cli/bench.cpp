@@ -203,12 +203,23 @@ private:
     std::thread runner_;
 };
 
+/// The emulator's options every scenario shares: a daily budget no run exhausts, and messages
+/// with their content (as the peers get them).
+std::vector<std::string> emulator_args(std::uint32_t shards, std::vector<std::string> more) {
+    std::vector<std::string> args{"--shards", std::to_string(shards), "--session-start-limit",
+                                  std::to_string(std::max<std::uint32_t>(1'000, 4 * shards)),
+                                  "--privileged", "MESSAGE_CONTENT"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
 io::cluster_options client_options(const emulator_process& emu, std::uint32_t shards,
                                    gw::compression mode, unsigned threads,
                                    std::uint32_t concurrency, milliseconds window) {
     io::cluster_options o;
     o.token = gw::secret("bench-token");
-    o.gateway_url = emu.ws_url();
+    // Discovery, as a bot starts: the emulator's gateway URL, identify buckets and daily budget.
+    o.api = "http://127.0.0.1:" + std::to_string(emu.port()) + "/api/v10";
     o.shard_count = shards;
     o.transport_compression = mode;
     o.threads = threads;
@@ -232,9 +243,9 @@ struct flood_setup {
 /// One flood, end to end: the emulator prepared every frame, the client's rate from its first
 /// flood event to its last.
 std::string flood(const flood_setup& f) {
-    emulator_process emu({"--shards", std::to_string(f.shards), "--max-concurrency",
-                          std::to_string(f.shards), "--identify-window-ms", "100", "--seed",
-                          std::to_string(f.seed), "--privileged", "MESSAGE_CONTENT"});
+    emulator_process emu(emulator_args(f.shards, {"--max-concurrency", std::to_string(f.shards),
+                                                  "--identify-window-ms", "100", "--seed",
+                                                  std::to_string(f.seed)}));
     const auto per_shard = f.events / f.shards;
     ::malloc_trim(0); // what the parent freed is not the child's
     return bench_detail::run_forked(
@@ -298,15 +309,15 @@ std::string limit(gw::compression mode, std::uint64_t events, std::uint64_t seed
 std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window, std::uint64_t seed) {
     constexpr int heartbeat_ms = 5'000;
     constexpr auto park_after = milliseconds(3'000);
-    emulator_process emu({"--shards", std::to_string(shards), "--max-concurrency",
-                          std::to_string(shards), "--identify-window-ms", "100",
-                          "--heartbeat-interval-ms", std::to_string(heartbeat_ms),
-                          "--zlib-window-bits", "12", "--zlib-mem-level", "4", "--guilds", "1",
-                          "--seed", std::to_string(seed), "--privileged", "MESSAGE_CONTENT"});
+    emulator_process emu(emulator_args(
+        shards, {"--max-concurrency", std::to_string(shards), "--identify-window-ms", "100",
+                 "--heartbeat-interval-ms", std::to_string(heartbeat_ms), "--zlib-window-bits",
+                 "12", "--zlib-mem-level", "4", "--guilds", "1", "--seed", std::to_string(seed)}));
     return bench_detail::run_forked(
         [&] {
             ::malloc_trim(0);
             const auto rss_base = bench_detail::self_status_kib("VmRSS");
+            const auto heap_base = static_cast<std::int64_t>(::mallinfo2().uordblks / 1024);
             auto o = client_options(emu, shards, mode, 1, shards, milliseconds(100));
             o.shard_defaults.park_when_quiet_for = park_after;
             const auto started = steady::now();
@@ -316,9 +327,13 @@ std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window, 
             }
             const double ready_s = std::chrono::duration<double>(steady::now() - started).count();
             const auto rss_ready = bench_detail::self_status_kib("VmRSS");
-            // Quiet for `park_after`, then the next ACK parks each shard.
-            std::this_thread::sleep_for(park_after + milliseconds(heartbeat_ms) + seconds(2));
+            // Quiet for `park_after`, then the next ACK parks each shard; the cluster gives freed
+            // memory back at most every 10 s, so one more period after the last park.
+            std::this_thread::sleep_for(park_after + milliseconds(heartbeat_ms) + seconds(12));
             const auto rss_idle = bench_detail::self_status_kib("VmRSS");
+            const auto heap_idle = static_cast<std::int64_t>(::mallinfo2().uordblks / 1024);
+            ::malloc_trim(0); // what the allocator still holds of freed buffers
+            const auto rss_trimmed = bench_detail::self_status_kib("VmRSS");
             const double cpu0 = bench_detail::self_cpu_seconds();
             std::this_thread::sleep_for(std::chrono::duration<double>(cpu_window));
             const double cpu = bench_detail::self_cpu_seconds() - cpu0;
@@ -330,6 +345,8 @@ std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window, 
                 .add("ready_s", ready_s)
                 .add("rss_per_shard_kib_at_ready", static_cast<double>(rss_ready - rss_base) / n)
                 .add("rss_per_shard_kib", static_cast<double>(rss_idle - rss_base) / n)
+                .add("heap_per_shard_kib", static_cast<double>(heap_idle - heap_base) / n)
+                .add("rss_per_shard_kib_after_trim", static_cast<double>(rss_trimmed - rss_base) / n)
                 .add("cpu_us_per_shard_per_s", cpu * 1e6 / n / cpu_window)
                 .add("heartbeat_interval_ms", std::uint64_t{heartbeat_ms})
                 .str();
@@ -340,11 +357,10 @@ std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window, 
 /// Start-up: every shard READY, against the minimum the identify buckets allow.
 std::string startup(std::uint32_t shards, std::uint32_t concurrency, std::int64_t window_ms,
                     std::uint64_t seed) {
-    emulator_process emu({"--shards", std::to_string(shards), "--max-concurrency",
-                          std::to_string(concurrency), "--identify-window-ms",
-                          std::to_string(window_ms), "--guilds", "1", "--zlib-window-bits", "12",
-                          "--zlib-mem-level", "4", "--seed", std::to_string(seed),
-                          "--privileged", "MESSAGE_CONTENT"});
+    emulator_process emu(emulator_args(
+        shards, {"--max-concurrency", std::to_string(concurrency), "--identify-window-ms",
+                 std::to_string(window_ms), "--guilds", "1", "--zlib-window-bits", "12",
+                 "--zlib-mem-level", "4", "--seed", std::to_string(seed)}));
     return bench_detail::run_forked(
         [&] {
             const auto started = steady::now();
@@ -441,7 +457,10 @@ int run_bench(const bench_options& o, std::ostream& out, std::ostream& err) {
             out << std::setw(10) << field(line, "rss_per_shard_kib") << " KiB per shard   ("
                 << field(line, "rss_per_shard_kib_at_ready") << " at READY), cpu "
                 << std::setprecision(1) << field(line, "cpu_us_per_shard_per_s")
-                << " us/s per shard, ready in " << field(line, "ready_s") << " s";
+                << " us/s per shard, heap " << field(line, "heap_per_shard_kib")
+                << " KiB, after malloc_trim " << field(line, "rss_per_shard_kib_after_trim")
+                << " KiB per shard, ready in " << std::setprecision(2) << field(line, "ready_s")
+                << " s";
         } else if (test == "startup") {
             out << std::setw(10) << field(line, "seconds") << " s to READY   (minimum "
                 << field(line, "minimum_s") << " s, +" << std::setprecision(2)

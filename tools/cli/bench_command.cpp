@@ -17,8 +17,12 @@ subcommand register_bench(CLI::App& app) {
     cmd->add_option("--events", o->events, "MESSAGE_CREATEs per flood (1000-1000000)")
         ->capture_default_str();
     cmd->add_option("--compress", o->compressions,
-                    "Compressions to measure (default: none zlib-stream zstd-stream)");
-    cmd->add_option("--idle-shards", o->idle_shards, "Shard counts of the idle test (default 1000)");
+                    "Compressions to measure, comma-separated (default: none,zlib-stream,"
+                    "zstd-stream)")
+        ->delimiter(',');
+    cmd->add_option("--idle-shards", o->idle_shards,
+                    "Shard counts of the idle test, comma-separated (default 1000)")
+        ->delimiter(',');
     cmd->add_option("--idle-seconds", o->idle_seconds, "CPU window of the idle test")
         ->capture_default_str();
     cmd->add_option("--startup-shards", o->startup_shards, "Shards of the start-up test")

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <vector>
 
 namespace shardgate::gateway {
 
@@ -104,11 +105,11 @@ public:
     [[nodiscard]] const send_limiter_config& config() const noexcept { return config_; }
 
 private:
-    // The last `capacity` send times, oldest first; older ones can no longer matter because no
-    // limit exceeds `capacity`.
+    // The send times still inside the window (at most the last `capacity`), oldest first; older
+    // ones can no longer matter. The storage grows with bursts and shrinks when they are over.
     class timestamp_ring {
     public:
-        void push(time_point t) noexcept;
+        void push(time_point t, milliseconds window);
         void clear() noexcept { head_ = size_ = 0; }
         // How many entries are later than `cutoff`.
         [[nodiscard]] std::size_t count_after(time_point cutoff) const noexcept;
@@ -120,10 +121,11 @@ private:
 
     private:
         [[nodiscard]] time_point at(std::size_t i) const noexcept {
-            return slots_[(head_ + i) % capacity];
+            return slots_[(head_ + i) % slots_.size()];
         }
+        void grow(std::size_t slots);
 
-        std::array<time_point, capacity> slots_{};
+        std::vector<time_point> slots_;
         std::size_t head_ = 0; // index of the oldest entry
         std::size_t size_ = 0;
     };
