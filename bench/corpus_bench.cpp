@@ -67,9 +67,9 @@ const corpus& corpus_of(std::string_view t) {
     if (t == "GUILD_CREATE") {
         const auto guilds = c.guilds();
         for (std::size_t i = 0; i < 200; ++i) {
-            payloads.push_back(envelope(
-                t, i + 1,
-                em::guild_create_body(c, guilds[i % guilds.size()], gw::documented_intents_mask, 250)));
+            payloads.push_back(envelope(t, i + 1,
+                                        em::guild_create_body(c, guilds[i % guilds.size()],
+                                                              gw::documented_intents_mask, 250)));
         }
     } else {
         em::traffic_generator g(c, seed, 0, 1, gw::documented_intents_mask);

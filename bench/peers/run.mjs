@@ -9,7 +9,7 @@
 // Each measurement gets a fresh emulator and a fresh Node.js process (worker.mjs, with --expose-gc);
 // this process only starts them, enforces the timeouts and always kills the emulator.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
@@ -48,7 +48,7 @@ function parseArgs(argv) {
     json: false,
     verbose: false,
   };
-  const flags = { '--json': 'json', '--verbose': 'verbose' };
+  const flags = { '--json': 'json', '--verbose': 'verbose', '--no-shardgate': 'noShardgate' };
   const valued = {
     '--shardgate': 'shardgate', '--client': 'client', '--events': 'events', '--idle-shards': 'idleShards',
     '--compress': 'compress', '--test': 'test', '--settle-s': 'settleS', '--seed': 'seed',
@@ -320,8 +320,40 @@ for (const client of opts.clients) {
   }
 }
 
+// shardgate itself on the same scenarios, right after the peers (each run starts its own emulator
+// from the same binary): `shardgate bench --json`. Then the ratios, shardgate over each peer.
+function shardgateBench(args) {
+  const r = spawnSync(opts.shardgate, ['bench', ...args, '--json'], { encoding: 'utf8', timeout: 900000 });
+  if (r.status !== 0) return [{ peer: 'shardgate', error: (r.stderr || `exit ${r.status}`).trim() }];
+  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => ({ peer: 'shardgate', ...JSON.parse(l) }));
+}
+if (!opts.noShardgate) {
+  progress('run.mjs: shardgate itself (shardgate bench) ...');
+  const own = [];
+  if (opts.tests.includes('flood')) own.push(...shardgateBench(['flood', '--events', String(opts.events), '--compress', opts.compressions.join(','), '--seed', String(opts.seed)]));
+  if (opts.tests.includes('idle')) own.push(...shardgateBench(['idle', '--idle-shards', String(opts.idleShards), '--compress', opts.compressions.join(','), '--seed', String(opts.seed)]));
+  for (const line of own) {
+    results.push(line);
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
+  for (const peer of results.filter((r) => r.peer !== 'shardgate' && !r.skipped && !r.error)) {
+    const mine = own.find((o) => o.test === peer.test && o.compress === peer.compress && !o.error);
+    if (!mine) continue;
+    const ratio = { test: 'ratio', vs: peer.peer, compress: peer.compress, of: peer.test };
+    if (peer.test === 'flood') {
+      ratio.events_per_s = +(mine.events_per_s / peer.events_per_s).toFixed(2);
+      ratio.peak_rss = +((peer.peak_rss_mib * 1024) / mine.peak_rss_kib).toFixed(1);
+    } else {
+      ratio.rss_per_shard = +(peer.rss_per_shard_kib / mine.rss_per_shard_kib).toFixed(2);
+      if (peer.rss_per_shard_after_gc_kib > 0) ratio.rss_per_shard_after_gc = +(peer.rss_per_shard_after_gc_kib / mine.rss_per_shard_kib).toFixed(2);
+    }
+    results.push(ratio);
+    process.stdout.write(`${JSON.stringify(ratio)}\n`);
+  }
+}
+
 if (!opts.json) {
-  const rows = results.map((r) => {
+  const rows = results.filter((r) => r.test !== 'ratio' && r.peer !== 'shardgate').map((r) => {
     const what = `${r.peer.padEnd(10)} ${r.compress.padEnd(11)} ${r.test.padEnd(5)}`;
     if (r.skipped) return `${what} skipped: ${r.skipped}`;
     if (r.error) return `${what} ERROR: ${r.error}`;
@@ -330,6 +362,11 @@ if (!opts.json) {
     }
     return `${what} ${r.shards} shards READY in ${r.ready_s} s  RSS/shard ${r.rss_per_shard_kib} KiB (${r.rss_per_shard_after_gc_kib} KiB after GC)`;
   });
+  for (const r of results.filter((x) => x.test === 'ratio' && x.vs)) {
+    rows.push(r.of === 'flood'
+      ? `shardgate / ${r.vs.padEnd(10)} ${r.compress.padEnd(11)} flood: ${r.events_per_s}x the events/s, ${r.peak_rss}x less peak RSS`
+      : `shardgate / ${r.vs.padEnd(10)} ${r.compress.padEnd(11)} idle: ${r.rss_per_shard}x less RSS per shard (${r.rss_per_shard_after_gc ?? '-'}x after the peer's GC)`);
+  }
   process.stderr.write(`\n${rows.join('\n')}\n`);
 }
 process.exitCode = results.some((r) => r.error) ? 1 : 0;

@@ -811,7 +811,8 @@ bool connection::impl::flood(time_point now, std::string_view t, std::uint64_t c
     log(now, log_event::fault_injected{
                  .fault = injected_fault::flood, .t = std::string(t), .count = count});
     if (prepared && !silent_ &&
-        (deflater_.mode() != gateway::compression::zlib_stream || ws_.config.zlib_split_frames <= 1)) {
+        (deflater_.mode() != gateway::compression::zlib_stream ||
+         ws_.config.zlib_split_frames <= 1)) {
         prepare_flood(t, count);
         return true;
     }

@@ -814,7 +814,8 @@ void append_frame(std::vector<std::byte>& out, const emulator::server_action::se
     constexpr std::size_t max_7bit = 125;
     constexpr std::size_t max_16bit = 0xffff;
     const std::size_t n = m.bytes.size();
-    out.push_back(std::byte{static_cast<std::uint8_t>(fin | (m.binary ? binary_frame : text_frame))});
+    out.push_back(
+        std::byte{static_cast<std::uint8_t>(fin | (m.binary ? binary_frame : text_frame))});
     if (n <= max_7bit) {
         out.push_back(std::byte{static_cast<std::uint8_t>(n)});
     } else if (n <= max_16bit) {
@@ -825,8 +826,8 @@ void append_frame(std::vector<std::byte>& out, const emulator::server_action::se
     } else {
         out.push_back(std::byte{127});
         for (int shift = 56; shift >= 0; shift -= 8) {
-            out.push_back(std::byte{static_cast<std::uint8_t>(
-                static_cast<std::uint64_t>(n) >> static_cast<unsigned>(shift))});
+            out.push_back(std::byte{static_cast<std::uint8_t>(static_cast<std::uint64_t>(n) >>
+                                                              static_cast<unsigned>(shift))});
         }
     }
     out.insert(out.end(), m.bytes.begin(), m.bytes.end());
@@ -855,9 +856,8 @@ emulator_server::impl::write_batch(ws_session& s, emulator::server_action::send 
         append_frame(s.batch, *more);
         next.reset();
     }
-    auto [ec, n] = co_await asio::async_write(s.ws.next_layer(),
-                                              asio::buffer(s.batch.data(), s.batch.size()),
-                                              use_tuple);
+    auto [ec, n] = co_await asio::async_write(
+        s.ws.next_layer(), asio::buffer(s.batch.data(), s.batch.size()), use_tuple);
     (void)n;
     if (s.batch.capacity() > 2 * batch_bytes) {
         std::vector<std::byte>().swap(s.batch);

@@ -206,9 +206,12 @@ private:
 /// The emulator's options every scenario shares: a daily budget no run exhausts, and messages
 /// with their content (as the peers get them).
 std::vector<std::string> emulator_args(std::uint32_t shards, std::vector<std::string> more) {
-    std::vector<std::string> args{"--shards", std::to_string(shards), "--session-start-limit",
+    std::vector<std::string> args{"--shards",
+                                  std::to_string(shards),
+                                  "--session-start-limit",
                                   std::to_string(std::max<std::uint32_t>(1'000, 4 * shards)),
-                                  "--privileged", "MESSAGE_CONTENT"};
+                                  "--privileged",
+                                  "MESSAGE_CONTENT"};
     args.insert(args.end(), more.begin(), more.end());
     return args;
 }
@@ -240,27 +243,47 @@ struct flood_setup {
     std::uint64_t seed = 1;
 };
 
+std::string flood_once(const flood_setup& f);
+double field(const std::string& json, const std::string& key);
+
+/// The best of `repeat` floods (a shared 2-core machine has bad moments; the limit is a best of
+/// rounds too), or the first error.
+std::string flood(const flood_setup& f, unsigned repeat) {
+    std::string best;
+    for (unsigned i = 0; i < std::max(repeat, 1U); ++i) {
+        auto line = flood_once(f);
+        if (line.starts_with("error: ")) {
+            return line;
+        }
+        if (best.empty() || field(line, "events_per_s") > field(best, "events_per_s")) {
+            best = std::move(line);
+        }
+    }
+    return best;
+}
+
 /// One flood, end to end: the emulator prepared every frame, the client's rate from its first
 /// flood event to its last.
-std::string flood(const flood_setup& f) {
-    emulator_process emu(emulator_args(f.shards, {"--max-concurrency", std::to_string(f.shards),
-                                                  "--identify-window-ms", "100", "--seed",
-                                                  std::to_string(f.seed)}));
+std::string flood_once(const flood_setup& f) {
+    emulator_process emu(
+        emulator_args(f.shards, {"--max-concurrency", std::to_string(f.shards),
+                                 "--identify-window-ms", "100", "--seed", std::to_string(f.seed)}));
     const auto per_shard = f.events / f.shards;
     ::malloc_trim(0); // what the parent freed is not the child's
     return bench_detail::run_forked(
         [&] {
-            bench_client c(client_options(emu, f.shards, f.mode, f.threads, f.shards, milliseconds(100)),
-                           per_shard * f.shards, f.how);
+            bench_client c(
+                client_options(emu, f.shards, f.mode, f.threads, f.shards, milliseconds(100)),
+                per_shard * f.shards, f.how);
             c.watch(emu.pid());
             if (!c.wait_ready(f.shards, seconds(60))) {
                 return std::string("error: the shards did not get READY in 60 s");
             }
             (void)bench_detail::reset_peak_rss();
             const auto rss_before = bench_detail::self_status_kib("VmRSS");
-            const auto [status, body] = emu.post(
-                "/_emulator/flood", R"({"t":"MESSAGE_CREATE","prepared":true,"count":)" +
-                                        std::to_string(per_shard) + "}");
+            const auto [status, body] =
+                emu.post("/_emulator/flood", R"({"t":"MESSAGE_CREATE","prepared":true,"count":)" +
+                                                 std::to_string(per_shard) + "}");
             if (status != 200) {
                 return "error: the emulator refused the flood: " + body;
             }
@@ -306,7 +329,8 @@ std::string limit(gw::compression mode, std::uint64_t events, std::uint64_t seed
 }
 
 /// N idle shards: resident memory and CPU per shard once they are parked.
-std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window, std::uint64_t seed) {
+std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window,
+                 std::uint64_t seed) {
     constexpr int heartbeat_ms = 5'000;
     constexpr auto park_after = milliseconds(3'000);
     emulator_process emu(emulator_args(
@@ -346,7 +370,8 @@ std::string idle(std::uint32_t shards, gw::compression mode, double cpu_window, 
                 .add("rss_per_shard_kib_at_ready", static_cast<double>(rss_ready - rss_base) / n)
                 .add("rss_per_shard_kib", static_cast<double>(rss_idle - rss_base) / n)
                 .add("heap_per_shard_kib", static_cast<double>(heap_idle - heap_base) / n)
-                .add("rss_per_shard_kib_after_trim", static_cast<double>(rss_trimmed - rss_base) / n)
+                .add("rss_per_shard_kib_after_trim",
+                     static_cast<double>(rss_trimmed - rss_base) / n)
                 .add("cpu_us_per_shard_per_s", cpu * 1e6 / n / cpu_window)
                 .add("heartbeat_interval_ms", std::uint64_t{heartbeat_ms})
                 .str();
@@ -364,15 +389,16 @@ std::string startup(std::uint32_t shards, std::uint32_t concurrency, std::int64_
     return bench_detail::run_forked(
         [&] {
             const auto started = steady::now();
-            bench_client c(client_options(emu, shards, gw::compression::zlib_stream, 1,
-                                          concurrency, milliseconds(window_ms)),
+            bench_client c(client_options(emu, shards, gw::compression::zlib_stream, 1, concurrency,
+                                          milliseconds(window_ms)),
                            0, sink::library);
             if (!c.wait_ready(shards, seconds(3'600))) {
                 return std::string("error: the shards did not get READY");
             }
             const double secs = std::chrono::duration<double>(steady::now() - started).count();
             const auto rounds = (shards + concurrency - 1) / concurrency;
-            const double minimum = static_cast<double>(rounds - 1) * static_cast<double>(window_ms) / 1e3;
+            const double minimum =
+                static_cast<double>(rounds - 1) * static_cast<double>(window_ms) / 1e3;
             const auto [status, stats] = emu.post("/_emulator/stats", "");
             (void)status;
             return result()
@@ -406,7 +432,8 @@ std::string text_field(const std::string& json, const std::string& key) {
 
 int run_bench(const bench_options& o, std::ostream& out, std::ostream& err) {
     std::vector<std::string> scenarios = o.scenarios;
-    if (scenarios.empty() || std::find(scenarios.begin(), scenarios.end(), "all") != scenarios.end()) {
+    if (scenarios.empty() ||
+        std::find(scenarios.begin(), scenarios.end(), "all") != scenarios.end()) {
         scenarios = {"flood", "idle", "startup", "threads", "output"};
     }
     std::vector<gw::compression> modes;
@@ -415,7 +442,8 @@ int run_bench(const bench_options& o, std::ostream& out, std::ostream& err) {
                              : o.compressions) {
         const auto m = parse_mode(c);
         if (!m) {
-            err << "shardgate bench: --compress " << c << " is not none, zlib-stream or zstd-stream\n";
+            err << "shardgate bench: --compress " << c
+                << " is not none, zlib-stream or zstd-stream\n";
             return 2;
         }
         modes.push_back(*m);
@@ -474,12 +502,13 @@ int run_bench(const bench_options& o, std::ostream& out, std::ostream& err) {
     std::map<std::string, double> flood_rate;
     if (has("flood")) {
         for (const auto m : modes) {
-            const auto line = flood({.mode = m, .events = o.events, .seed = o.seed});
+            const auto line = flood({.mode = m, .events = o.events, .seed = o.seed}, o.repeat);
             report(line, "flood " + mode_name(m) + " (end to end)");
             flood_rate[mode_name(m)] = field(line, "events_per_s");
             const auto lim = limit(m, o.events, o.seed);
             report(lim, "  limit: decode+simdjson, 1 core");
-            if (const double l = field(lim, "events_per_s"); l > 0 && flood_rate[mode_name(m)] > 0) {
+            if (const double l = field(lim, "events_per_s");
+                l > 0 && flood_rate[mode_name(m)] > 0) {
                 const auto ratio = result()
                                        .add("test", "ratio")
                                        .add("compress", mode_name(m))
@@ -496,21 +525,29 @@ int run_bench(const bench_options& o, std::ostream& out, std::ostream& err) {
     }
     if (has("output")) {
         for (const auto how : {sink::count, sink::jsonl}) {
-            report(flood({.mode = gw::compression::zlib_stream, .events = o.events, .how = how,
-                          .seed = o.seed}),
+            report(flood({.mode = gw::compression::zlib_stream,
+                          .events = o.events,
+                          .how = how,
+                          .seed = o.seed},
+                         o.repeat),
                    std::string("output zlib-stream, ") +
                        (how == sink::count ? "--events count" : "--events jsonl | pipe"));
         }
     }
     if (has("threads")) {
         for (const unsigned t : {1U, 2U}) {
-            report(flood({.mode = gw::compression::zlib_stream, .shards = 4, .threads = t,
-                          .events = o.events, .seed = o.seed}),
+            report(flood({.mode = gw::compression::zlib_stream,
+                          .shards = 4,
+                          .threads = t,
+                          .events = o.events,
+                          .seed = o.seed},
+                         o.repeat),
                    "threads " + std::to_string(t) + ", 4 shards flooded, zlib");
         }
     }
     if (has("idle")) {
-        for (const auto n : o.idle_shards.empty() ? std::vector<std::uint32_t>{1'000} : o.idle_shards) {
+        for (const auto n :
+             o.idle_shards.empty() ? std::vector<std::uint32_t>{1'000} : o.idle_shards) {
             for (const auto m : modes) {
                 report(idle(n, m, o.idle_seconds, o.seed),
                        "idle " + std::to_string(n) + " shards, " + mode_name(m));

@@ -16,15 +16,16 @@ namespace shardgate::cli {
 struct bench_options {
     /// flood, idle, startup, threads, output, or all (the default).
     std::vector<std::string> scenarios;
-    std::uint64_t events = 200'000;          ///< `--events`: MESSAGE_CREATEs per flood
-    std::vector<std::string> compressions;   ///< `--compress` (default: none, zlib, zstd)
-    std::vector<std::uint32_t> idle_shards;  ///< `--idle-shards` (default: 1000)
-    std::uint32_t startup_shards = 1'024;    ///< `--startup-shards`
-    std::uint32_t startup_concurrency = 16;  ///< `--startup-concurrency`
-    std::int64_t startup_window_ms = 500;    ///< `--startup-window-ms`
-    double idle_seconds = 10;                ///< `--idle-seconds`: CPU window of the idle test
-    std::uint64_t seed = 1;                  ///< `--seed`
-    bool json = false;                       ///< `--json`: one JSON object per result line
+    std::uint64_t events = 200'000;         ///< `--events`: MESSAGE_CREATEs per flood
+    std::vector<std::string> compressions;  ///< `--compress` (default: none, zlib, zstd)
+    std::vector<std::uint32_t> idle_shards; ///< `--idle-shards` (default: 1000)
+    std::uint32_t startup_shards = 1'024;   ///< `--startup-shards`
+    std::uint32_t startup_concurrency = 16; ///< `--startup-concurrency`
+    std::int64_t startup_window_ms = 500;   ///< `--startup-window-ms`
+    double idle_seconds = 10;               ///< `--idle-seconds`: CPU window of the idle test
+    std::uint64_t seed = 1;                 ///< `--seed`
+    unsigned repeat = 3;                    ///< `--repeat`: floods run, the best reported
+    bool json = false;                      ///< `--json`: one JSON object per result line
 };
 
 /// Runs the scenarios and prints a table (or JSON lines) to `out`.

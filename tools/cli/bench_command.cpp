@@ -33,6 +33,8 @@ subcommand register_bench(CLI::App& app) {
                     "The emulator's identify window there")
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the generated events")->capture_default_str();
+    cmd->add_option("--repeat", o->repeat, "Runs of each flood; the best is reported")
+        ->capture_default_str();
     cmd->add_flag("--json", o->json, "One JSON object per result on stdout");
     cmd->footer("The emulator runs as a child process, each scenario's shards in a forked child "
                 "(its memory its own). See docs/BENCHMARKS.md.");

@@ -114,11 +114,10 @@ corpus make_corpus(compression mode, std::uint64_t events, std::uint64_t seed) {
     const auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
     emulator::world world(options->config, now);
     world.set_public_ws_url("ws://127.0.0.1:1");
-    const std::string query =
-        std::string("v=10&encoding=json&compress=") +
-        (mode == compression::zlib_stream   ? "zlib-stream"
-         : mode == compression::zstd_stream ? "zstd-stream"
-                                            : "none");
+    const std::string query = std::string("v=10&encoding=json&compress=") +
+                              (mode == compression::zlib_stream   ? "zlib-stream"
+                               : mode == compression::zstd_stream ? "zstd-stream"
+                                                                  : "none");
     emulator::connection conn(world, 1, emulator::parse_connect_query(query), now);
     corpus c;
     c.mode = mode;
@@ -133,9 +132,11 @@ corpus make_corpus(compression mode, std::uint64_t events, std::uint64_t seed) {
         }
     };
     collect();
-    conn.on_text(now, R"({"op":2,"d":{"token":"bench-token","intents":)" +
-                          std::to_string(gateway::default_intents | message_content_intent) +
-                          R"(,"properties":{"os":"linux","browser":"shardgate","device":"shardgate"},"shard":[0,1]}})");
+    conn.on_text(
+        now,
+        R"({"op":2,"d":{"token":"bench-token","intents":)" +
+            std::to_string(gateway::default_intents | message_content_intent) +
+            R"(,"properties":{"os":"linux","browser":"shardgate","device":"shardgate"},"shard":[0,1]}})");
     collect();
     c.flood_begin = c.frames.size();
     if (!conn.flood(now, "MESSAGE_CREATE", events, true)) {

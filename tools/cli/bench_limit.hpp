@@ -18,9 +18,9 @@ struct corpus {
     shardgate::gateway::compression mode = shardgate::gateway::compression::none;
     /// Every message of the connection in order: Hello, READY, GUILD_CREATEs, then the flood.
     std::vector<std::vector<std::byte>> frames;
-    std::size_t flood_begin = 0;   ///< Index of the first flood message.
-    std::uint64_t json_bytes = 0;  ///< Decoded bytes of the flood.
-    std::uint64_t wire_bytes = 0;  ///< Compressed bytes of the flood.
+    std::size_t flood_begin = 0;  ///< Index of the first flood message.
+    std::uint64_t json_bytes = 0; ///< Decoded bytes of the flood.
+    std::uint64_t wire_bytes = 0; ///< Compressed bytes of the flood.
 };
 
 /// The messages `shardgate serve --seed seed` sends one shard that identifies and is flooded with

@@ -75,8 +75,8 @@ emulator_process::emulator_process(const std::vector<std::string>& args) {
     if (::pipe2(out.data(), O_CLOEXEC) != 0) {
         throw std::runtime_error("bench: pipe failed");
     }
-    std::vector<std::string> argv{self_exe(), "serve", "--listen", "127.0.0.1:0",
-                                  "--log-level", "off"};
+    std::vector<std::string> argv{self_exe(),    "serve",       "--listen",
+                                  "127.0.0.1:0", "--log-level", "off"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c_args;
     for (auto& a : argv) {
@@ -133,7 +133,8 @@ std::pair<int, std::string> emulator_process::post(const std::string& path,
         ::close(fd);
         throw std::runtime_error("bench: cannot reach the emulator");
     }
-    const std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+    const std::string req = "POST " + path +
+                            " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                             "application/json\r\nConnection: close\r\nContent-Length: " +
                             std::to_string(body.size()) + "\r\n\r\n" + body;
     std::string resp;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ostream>
 
 namespace shardgate::cli {
@@ -51,7 +52,10 @@ void append_dispatch_line(std::string& out, std::uint32_t shard, std::uint64_t s
         const auto start = out.size();
         out += data;
         // Discord sends compact JSON; a pretty-printing server would break the one-line framing.
-        if (data.find_first_of("\r\n") != std::string_view::npos) {
+        // Two memchr passes (vectorised): find_first_of tests every byte against the set one
+        // call at a time, which cost more than the rest of a jsonl line (perf: 5 us per 1 KB).
+        if (std::memchr(data.data(), '\n', data.size()) != nullptr ||
+            std::memchr(data.data(), '\r', data.size()) != nullptr) {
             std::replace_if(
                 out.begin() + static_cast<std::ptrdiff_t>(start), out.end(),
                 [](char c) { return c == '\n' || c == '\r'; }, ' ');

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("shardgate ") + shardgate::version_string);
     const std::array commands{cli::register_explain(app), cli::register_serve(app),
                               cli::register_connect(app), cli::register_demo(app),
-                              cli::register_events(app), cli::register_bench(app)};
+                              cli::register_events(app),  cli::register_bench(app)};
 
     for (const auto& command : commands) {
         if (command.check_argv) {

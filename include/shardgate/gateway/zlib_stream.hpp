@@ -138,7 +138,7 @@ private:
     void close_stream() noexcept;
 
     inflate_limits limits_;
-    z_stream_s* stream_ = nullptr; // owned; raw inflate; null until the first feed, and parked
+    z_stream_s* stream_ = nullptr;      // owned; raw inflate; null until the first feed, and parked
     std::array<std::byte, 2> header_{}; // the zlib wrapper's CMF and FLG
     std::size_t header_seen_ = 0;
     std::vector<std::byte> pending_;

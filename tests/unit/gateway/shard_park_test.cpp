@@ -39,11 +39,13 @@ struct zlib_shard : shard_harness {
         connected();
         send(R"({"op":10,"d":{"heartbeat_interval":1000}})");
         permit();
-        send(R"({"op":0,"s":1,"t":"READY","d":{"v":10,"session_id":"s1","resume_gateway_url":"wss://r.test","guilds":[],"user":{"id":"1"}}})");
+        send(
+            R"({"op":0,"s":1,"t":"READY","d":{"v":10,"session_id":"s1","resume_gateway_url":"wss://r.test","guilds":[],"user":{"id":"1"}}})");
     }
     void message(std::uint64_t seq) {
-        send(R"({"op":0,"s":)" + std::to_string(seq) +
-             R"(,"t":"MESSAGE_CREATE","d":{"id":"7","content":"hello there, the same words again"}})");
+        send(
+            R"({"op":0,"s":)" + std::to_string(seq) +
+            R"(,"t":"MESSAGE_CREATE","d":{"id":"7","content":"hello there, the same words again"}})");
     }
     /// Lets the next heartbeat go and answers it.
     void beat_and_ack() {
@@ -77,11 +79,10 @@ TEST(shard_park, parks_at_the_first_ack_after_the_quiet_time_and_wakes_on_traffi
         EXPECT_EQ(got[i].seq, i + 2);
         EXPECT_EQ(got[i].data, R"({"id":"7","content":"hello there, the same words again"})");
     }
-    EXPECT_TRUE(h.all<gw::lifecycle_event>().empty() ||
-                std::none_of(h.all<gw::lifecycle_event>().begin(),
-                             h.all<gw::lifecycle_event>().end(), [](const auto& e) {
-                                 return e.kind == gw::lifecycle_kind::protocol_error;
-                             }));
+    EXPECT_TRUE(
+        h.all<gw::lifecycle_event>().empty() ||
+        std::none_of(h.all<gw::lifecycle_event>().begin(), h.all<gw::lifecycle_event>().end(),
+                     [](const auto& e) { return e.kind == gw::lifecycle_kind::protocol_error; }));
     // Quiet again: parked again at an ACK (counted once per quiet spell).
     for (int i = 0; i < 12; ++i) {
         h.beat_and_ack();
