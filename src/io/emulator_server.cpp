@@ -251,6 +251,18 @@ private:
     asio::awaitable<bool> drain(ws_session& s);
     asio::awaitable<std::optional<emulator::connection_action>>
     write_batch(ws_session& s, emulator::server_action::send first);
+    /// A failed write ends the connection; a drained queue lets a paused reader go on.
+    static void after_write(ws_session& s, const boost::system::error_code& ec) {
+        if (ec) {
+            s.hard_close();
+            if (s.conn->open()) {
+                s.conn->on_transport_lost(clock::now());
+            }
+        }
+        if (s.reader_paused && s.conn->pending_actions() <= reader_low_water) {
+            s.reader_timer.cancel();
+        }
+    }
 
     emulator::http_response handle_http(const http::request<http::string_body>& req);
 
@@ -771,15 +783,7 @@ asio::awaitable<bool> emulator_server::impl::drain(ws_session& s) {
             auto [ec, n] = co_await s.ws.async_write(
                 asio::buffer(send->bytes.data(), send->bytes.size()), use_tuple);
             (void)n;
-            if (ec) {
-                s.hard_close();
-                if (s.conn->open()) {
-                    s.conn->on_transport_lost(clock::now());
-                }
-            }
-            if (s.reader_paused && s.conn->pending_actions() <= reader_low_water) {
-                s.reader_timer.cancel();
-            }
+            after_write(s, ec);
             continue;
         }
         if (auto* close = std::get_if<emulator::server_action::close>(&*action)) {
@@ -862,15 +866,7 @@ emulator_server::impl::write_batch(ws_session& s, emulator::server_action::send 
     if (s.batch.capacity() > 2 * batch_bytes) {
         std::vector<std::byte>().swap(s.batch);
     }
-    if (ec) {
-        s.hard_close();
-        if (s.conn->open()) {
-            s.conn->on_transport_lost(clock::now());
-        }
-    }
-    if (s.reader_paused && s.conn->pending_actions() <= reader_low_water) {
-        s.reader_timer.cancel();
-    }
+    after_write(s, ec);
     co_return next;
 }
 
