@@ -14,7 +14,8 @@ public:
         case error::malformed_json: return "the gateway sent a frame that is not valid JSON";
         case error::unexpected_field_type: return "the gateway sent op, s or t with the wrong type";
         case error::unknown_opcode: return "the gateway sent an opcode a client never receives";
-        case error::bad_hello: return "Hello carried no positive heartbeat_interval";
+        case error::bad_hello:
+            return "Hello carried no heartbeat_interval from 1 ms to 24 h (86400000)";
         case error::bad_ready: return "READY lacked session_id or resume_gateway_url";
         case error::decompression_failed: return "the compressed gateway stream is corrupt";
         case error::decompressed_too_large:
@@ -30,6 +31,8 @@ public:
             return "the daily session-start budget is nearly spent; identifying is refused";
         case error::unknown_close_code: return "Discord documents no such gateway close code";
         case error::unknown_intent: return "Discord documents no such gateway intent";
+        case error::dispatch_before_hello:
+            return "the gateway sent a dispatch before Hello (a connection starts with Hello)";
         }
         return "unknown shardgate.gateway error";
     }
@@ -41,6 +44,7 @@ public:
         case error::unknown_opcode:
         case error::bad_hello:
         case error::bad_ready:
+        case error::dispatch_before_hello:
         case error::decompression_failed:
         case error::decompressed_too_large:
         case error::compressed_frame_too_large: return condition::protocol_violation;

@@ -125,7 +125,10 @@ std::error_code payload_decoder::read_hello(std::string_view d, milliseconds& in
     std::int64_t value = 0;
     if (body_parser_.iterate(padded.data(), padded.size(), body_scratch_.capacity()).get(doc) !=
             simdjson::SUCCESS ||
-        doc["heartbeat_interval"].get_int64().get(value) != simdjson::SUCCESS || value <= 0) {
+        doc["heartbeat_interval"].get_int64().get(value) != simdjson::SUCCESS || value <= 0 ||
+        value > max_heartbeat_interval.count()) {
+        // Past a day it is not an interval but a lie, and the deadline arithmetic on `now`
+        // (nanoseconds) would overflow near 292 years.
         return error::bad_hello;
     }
     interval = milliseconds{value};

@@ -494,6 +494,14 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
 }
 
 void shard::handle_dispatch(time_point now, const received_payload& payload) {
+    if (state_ == shard_state::awaiting_hello) {
+        // Without Hello there is no heartbeat and no deadline: a shard taking READY here would be
+        // "ready" on a connection nobody watches. Nothing is lost by refusing it: the sequence is
+        // not taken, and the resume (or identify) that follows starts from what was delivered.
+        fail_protocol(now, error::dispatch_before_hello,
+                      payload.t.empty() ? std::string_view("dispatch") : payload.t);
+        return;
+    }
     if (payload.s) {
         seq_ = payload.s;
     }

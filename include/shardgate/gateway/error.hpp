@@ -14,7 +14,7 @@ enum class error {
     malformed_json = 1,    ///< A frame was not valid JSON or lacked `op`.
     unexpected_field_type, ///< `op`, `s` or `t` had the wrong JSON type.
     unknown_opcode,        ///< An opcode the client never receives.
-    bad_hello,             ///< Hello without a positive `heartbeat_interval`.
+    bad_hello, ///< Hello without a `heartbeat_interval` from 1 ms to 24 h (`max_heartbeat_interval`).
     bad_ready,             ///< READY without `session_id` or `resume_gateway_url`.
     // Transport compression.
     decompression_failed,   ///< The compressed stream is corrupt.
@@ -31,6 +31,8 @@ enum class error {
     // Usage.
     unknown_close_code, ///< A close code that Discord does not document.
     unknown_intent,     ///< An intent name that Discord does not document.
+    // Decoding what the gateway sent (added later; kept last so earlier values stay put).
+    dispatch_before_hello, ///< A dispatch arrived before Hello (a connection starts with Hello).
 };
 
 /// What a caller should do about an error or a close code.

@@ -49,8 +49,11 @@ public:
     ///         `error::unexpected_field_type` when `op`, `s` or `t` has the wrong type.
     [[nodiscard]] std::error_code decode(std::string_view text, bool padded, received_payload& out);
 
-    /// Reads `heartbeat_interval` from Hello's `d`; `error::bad_hello` unless it is a positive
-    /// integer.
+    /// The longest `heartbeat_interval` taken from Hello (Discord's is 41.25 s).
+    static constexpr milliseconds max_heartbeat_interval{24LL * 60 * 60 * 1000};
+
+    /// Reads `heartbeat_interval` from Hello's `d`; `error::bad_hello` unless it is an integer from
+    /// 1 to `max_heartbeat_interval`.
     [[nodiscard]] std::error_code read_hello(std::string_view d, milliseconds& interval);
 
     /// Reads `session_id` and `resume_gateway_url` from READY's `d`; `error::bad_ready` if either

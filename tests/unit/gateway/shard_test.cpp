@@ -682,6 +682,50 @@ TEST(shard, a_bad_hello_or_ready_is_a_protocol_error) {
     EXPECT_EQ(h.lifecycle_since(m, lifecycle_kind::protocol_error)[0].error, gw::error::bad_hello);
 }
 
+TEST(shard, a_dispatch_before_hello_is_a_protocol_error_and_ready_is_not_taken) {
+    // Issue 12 (4): READY before Hello left the shard "ready" with no heartbeat and no deadline.
+    shard_harness h;
+    h.start();
+    h.connected();
+    const auto m = h.mark();
+    h.ready(7);
+    const auto errors = h.lifecycle_since(m, lifecycle_kind::protocol_error);
+    ASSERT_EQ(errors.size(), 1U);
+    EXPECT_EQ(errors[0].error, gw::error::dispatch_before_hello);
+    EXPECT_EQ(errors[0].error.default_error_condition(), gw::condition::protocol_violation);
+    EXPECT_TRUE(contains(errors[0].detail, "READY")) << errors[0].detail;
+    EXPECT_TRUE(h.lifecycle_since(m, lifecycle_kind::ready).empty());
+    EXPECT_TRUE(h.since<shardgate::test::owned_dispatch>(m).empty());
+    EXPECT_FALSE(h.shard.session());
+    EXPECT_FALSE(h.shard.sequence());
+    ASSERT_EQ(h.since<gw::action::send_close>(m).size(), 1U);
+    EXPECT_EQ(h.since<gw::action::send_close>(m)[0].code, gw::close_code_reconnect);
+    EXPECT_NE(h.shard.state(), gw::shard_state::active);
+}
+
+TEST(shard, a_heartbeat_interval_past_a_day_is_refused_and_a_day_is_taken) {
+    // Issue 12 (6): a huge interval overflowed the deadline arithmetic (immediate beats, false
+    // zombies); UBSan reports the signed overflow without the check.
+    for (const char* huge : {"9000000000000000", "9223372036854775807", "86400001"}) {
+        shard_harness h;
+        h.start();
+        h.connected();
+        const auto m = h.mark();
+        h.text(std::string(R"({"op":10,"d":{"heartbeat_interval":)") + huge + "}}");
+        const auto errors = h.lifecycle_since(m, lifecycle_kind::protocol_error);
+        ASSERT_EQ(errors.size(), 1U) << huge;
+        EXPECT_EQ(errors[0].error, gw::error::bad_hello) << huge;
+        h.advance(1h);
+        EXPECT_EQ(h.shard.stats().heartbeats_sent, 0U) << huge;
+    }
+    shard_harness h;
+    h.start();
+    h.connected();
+    h.text(R"({"op":10,"d":{"heartbeat_interval":86400000}})");
+    EXPECT_EQ(h.shard.heartbeat_interval(), std::chrono::hours(24));
+    EXPECT_EQ(h.shard.stats().protocol_errors, 0U);
+}
+
 TEST(shard, zlib_stream_frames_are_inflated_even_when_split) {
     auto config = shardgate::test::test_config();
     config.transport_compression = gw::compression::zlib_stream;
