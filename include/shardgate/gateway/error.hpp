@@ -14,7 +14,8 @@ enum class error {
     malformed_json = 1,    ///< A frame was not valid JSON or lacked `op`.
     unexpected_field_type, ///< `op`, `s` or `t` had the wrong JSON type.
     unknown_opcode,        ///< An opcode the client never receives.
-    bad_hello, ///< Hello without a `heartbeat_interval` from 1 ms to 24 h (`max_heartbeat_interval`).
+    bad_hello,             ///< Hello without a `heartbeat_interval` from 1 ms to 24 h
+                           ///< (`max_heartbeat_interval`).
     bad_ready,             ///< READY without `session_id` or `resume_gateway_url`.
     // Transport compression.
     decompression_failed,   ///< The compressed stream is corrupt.
