@@ -182,7 +182,9 @@ void zlib_inflater::open_stream() {
     } else {
         length = 0;
     }
-    std::memcpy(window.data() + length, parked_tail_.data(), parked_tail_.size());
+    if (!parked_tail_.empty()) { // memcpy from an empty vector's null data() is undefined
+        std::memcpy(window.data() + length, parked_tail_.data(), parked_tail_.size());
+    }
     const std::size_t total = length + parked_tail_.size();
     const std::size_t keep = std::min(total, window_size);
     const int rc = inflateSetDictionary(stream_, window.data() + (total - keep), // NOLINT
