@@ -515,10 +515,23 @@ http_response router::flood(std::string_view body) {
         return bad_request("\"shard\" must be a non-negative integer");
     }
     const auto n = run_(effect);
+    if (n == 0 && effect.shard) {
+        // The shard is away: the flood goes into its detached sessions, bounded by their replay
+        // buffers (`prepared` has nothing to prepare there), and is replayed on Resume.
+        const auto away = world_.flood_to_detached(now_, *effect.shard, effect.t, effect.count);
+        if (away.sessions != 0) {
+            std::string out;
+            json_writer w(out);
+            w.begin_object().key("ok").bool_value(true).key("connections").uint_value(0);
+            w.key("detached_sessions").uint_value(away.sessions);
+            w.key("dropped").uint_value(away.dropped).end_object();
+            return json_response(status::ok, std::move(out));
+        }
+    }
     if (n == 0) {
         return json_response(status::not_found,
                              error_json(effect.shard
-                                            ? "no connection with a live session has shard " +
+                                            ? "no connection or resumable session has shard " +
                                                   std::to_string(*effect.shard)
                                             : std::string("no connection has a live session")));
     }

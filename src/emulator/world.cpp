@@ -295,6 +295,34 @@ std::size_t world::dispatch_to_detached(time_point now, std::uint32_t shard, std
     return count;
 }
 
+world::detached_flood world::flood_to_detached(time_point now, std::uint32_t shard,
+                                               std::string_view t, std::uint64_t count) {
+    auto& s = *state_;
+    const std::uint64_t kept = std::min<std::uint64_t>(count, s.config.replay_buffer_events);
+    detached_flood out;
+    out.dropped = count - kept;
+    for (auto& entry : s.sessions) {
+        detail::session& session = *entry.second;
+        if (session.attached != nullptr || session.shard_id != shard) {
+            continue;
+        }
+        s.log(now, 0, shard,
+              log_event::fault_injected{
+                  .fault = injected_fault::flood, .t = std::string(t), .count = count});
+        // Events that would leave the buffer before a Resume could ask for them only take their
+        // sequence numbers; the buffer then holds the last `kept`, as if all had been appended.
+        session.seq += out.dropped;
+        for (std::uint64_t i = 0; i < kept; ++i) {
+            const auto event = s.make_traffic(session, t, now);
+            static_cast<void>(s.append_dispatch(session, event.t, event.d));
+        }
+        auto& c = s.counters(shard);
+        c.last_seq = std::max(c.last_seq, session.seq);
+        ++out.sessions;
+    }
+    return out;
+}
+
 const std::deque<log_entry>& world::log() const noexcept {
     return state_->log_entries;
 }

@@ -36,7 +36,12 @@
 /// - `POST /_emulator/flood` `{"t":"MESSAGE_CREATE","count":N,"shard":N}` (`count` 1 to 100000000,
 ///   `t` defaults to MESSAGE_CREATE; `"prepared":true`, at most 1000000 events, encodes and
 ///   compresses the whole flood before the first frame goes, for benchmarks that must outrun the
-///   client): 200 with `connections`, 404 when no connection has a live session (on the shard).
+///   client): 200 with `connections`. When no open connection has the shard, into its sessions
+///   waiting for a Resume, as for a dispatch (`world::flood_to_detached`): 200
+///   `{"ok":true,"connections":0,"detached_sessions":K,"dropped":D}`, where D > 0 says the flood
+///   went past the replay buffer (`replay_buffer_events`, 10000 by default): only its last events
+///   are kept and a Resume from before them gets 4007, as Discord past its replay window. Else
+///   404.
 /// Bodies are JSON objects (an empty body counts as `{}`) nested at most 32 deep; duplicate keys:
 /// the last one wins.
 ///

@@ -112,6 +112,22 @@ public:
     std::size_t dispatch_to_detached(time_point now, std::uint32_t shard, std::string_view t,
                                      std::string_view d_json);
 
+    /// What `flood_to_detached` did.
+    struct detached_flood {
+        std::size_t sessions = 0; ///< Detached sessions of the shard that received the flood.
+        /// Events per session that went past the replay buffer (`replay_buffer_events`): they
+        /// were sequenced but not kept (nor generated), so a Resume from before them gets 4007, as
+        /// on Discord when a bot is away longer than its replay window.
+        std::uint64_t dropped = 0;
+    };
+    /// Sequences `count` generated events of kind `t` into every detached session of `shard`,
+    /// as `dispatch_to_detached` does one dispatch (`POST /_emulator/flood` when no open
+    /// connection has the shard). The replay buffer bounds what is kept: only its last
+    /// `replay_buffer_events` events are generated, the earlier ones only take their sequence
+    /// numbers, so a flood of any size costs at most one buffer's worth.
+    detached_flood flood_to_detached(time_point now, std::uint32_t shard, std::string_view t,
+                                     std::uint64_t count);
+
     // Time
     // -----------------------------------------------------------------------------------------
     /// Expires detached sessions past `session_ttl` and resets the daily budget when due.

@@ -418,9 +418,61 @@ TEST(emulator_control_api, flood_without_a_live_session_is_404) {
     control_fixture f;
     f.connections_that_take_it = 0;
     EXPECT_EQ(f.post("/_emulator/flood", R"({"count":10,"shard":9})").body,
-              R"({"ok":false,"error":"no connection with a live session has shard 9"})");
+              R"({"ok":false,"error":"no connection or resumable session has shard 9"})");
     EXPECT_EQ(f.post("/_emulator/flood", R"({"count":10})").body,
               R"({"ok":false,"error":"no connection has a live session"})");
+}
+
+TEST(emulator_control_api, flood_for_a_shard_that_is_away_goes_into_its_detached_session) {
+    control_fixture f;
+    f.connections_that_take_it = 0;
+    auto& c = f.h.connect();
+    f.h.identify(c);
+    const auto session = emulator_harness::session_id_of(c);
+    const auto seen = c.dispatches().back().s.value();
+    c.conn->on_transport_lost(f.h.now);
+    const auto r = f.post("/_emulator/flood", R"({"t":"TYPING_START","count":5,"shard":0})");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"ok":true,"connections":0,"detached_sessions":1,"dropped":0})");
+
+    auto& again = f.h.connect();
+    f.h.text(again, emulator_harness::resume_frame(session, seen));
+    const auto d = again.dispatches();
+    ASSERT_EQ(d.size(), 6U);
+    for (std::size_t i = 0; i < 5; ++i) {
+        EXPECT_EQ(d[i].t, "TYPING_START");
+        EXPECT_EQ(d[i].s, seen + 1 + i);
+    }
+    EXPECT_EQ(d[5].t, "RESUMED");
+}
+
+TEST(emulator_control_api, a_flood_past_the_replay_buffer_of_an_away_shard_costs_its_resume) {
+    auto config = emulator_test_config();
+    config.replay_buffer_events = 10;
+    control_fixture f(config);
+    f.connections_that_take_it = 0;
+    auto& c = f.h.connect();
+    f.h.identify(c);
+    const auto session = emulator_harness::session_id_of(c);
+    const auto seen = c.dispatches().back().s.value();
+    c.conn->on_transport_lost(f.h.now);
+    // A prepared flood of a million events: only the last 10 are generated and kept.
+    const auto r = f.post("/_emulator/flood", R"({"count":1000000,"prepared":true,"shard":0})");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"ok":true,"connections":0,"detached_sessions":1,"dropped":999990})");
+    EXPECT_EQ(f.h.world.stats().shards.at(0).last_seq, seen + 1'000'000);
+
+    // As on Discord past the replay window: the Resume from before the flood is refused (4007)...
+    auto& late = f.h.connect();
+    f.h.text(late, emulator_harness::resume_frame(session, seen));
+    EXPECT_EQ(late.close_code(), 4007);
+    // ... while one from inside the window gets the kept events.
+    auto& inside = f.h.connect();
+    f.h.text(inside, emulator_harness::resume_frame(session, seen + 1'000'000 - 10));
+    const auto d = inside.dispatches();
+    ASSERT_EQ(d.size(), 11U);
+    EXPECT_EQ(d.front().s, seen + 1'000'000 - 9);
+    EXPECT_EQ(d.front().t, "MESSAGE_CREATE");
 }
 
 TEST(emulator_control_api, bad_flood_bodies_are_400) {
