@@ -2,7 +2,9 @@
 
 #include "shardgate/gateway/detail/json_writer.hpp"
 
+#include <string>
 #include <type_traits>
+#include <utility>
 
 namespace shardgate::emulator {
 namespace {
@@ -134,7 +136,53 @@ template <class Event> constexpr std::string_view name_of() noexcept {
     }
 }
 
+// Calls `f` on each string member of an event (they are named query, session_id, reason or t).
+template <class Event, class F> void for_each_string(Event& e, F&& f) {
+    if constexpr (requires { e.query; }) {
+        f(e.query);
+    }
+    if constexpr (requires { e.session_id; }) {
+        f(e.session_id);
+    }
+    if constexpr (requires { e.reason; }) {
+        f(e.reason);
+    }
+    if constexpr (requires { e.t; }) {
+        f(e.t);
+    }
+}
+
+bool utf8_continuation(char c) noexcept {
+    return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
+}
+
+void cut(std::string& text) {
+    if (text.size() <= max_log_string_bytes) {
+        return;
+    }
+    auto keep = max_log_string_bytes;
+    while (keep > 0 && utf8_continuation(text[keep])) {
+        --keep;
+    }
+    // A new string: resizing would keep the whole allocation.
+    std::string shorter = text.substr(0, keep);
+    shorter += "...[" + std::to_string(text.size()) + " bytes]";
+    text = std::move(shorter);
+}
+
 } // namespace
+
+void cut_long_strings(log_details& details) {
+    std::visit([](auto& e) { for_each_string(e, cut); }, details);
+}
+
+std::size_t footprint(const log_entry& entry) noexcept {
+    std::size_t bytes = sizeof(log_entry);
+    std::visit(
+        [&](auto& e) { for_each_string(e, [&](const std::string& s) { bytes += s.size(); }); },
+        entry.details);
+    return bytes;
+}
 
 std::string_view to_string(injected_fault fault) noexcept {
     switch (fault) {

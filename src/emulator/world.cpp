@@ -189,11 +189,17 @@ shard_counters& world::state::counters(std::optional<std::uint32_t> shard) {
 
 void world::state::log(time_point now, std::uint64_t connection, std::optional<std::uint32_t> shard,
                        log_details details) {
-    if (log_entries.size() >= world::max_log_entries) {
+    cut_long_strings(details);
+    log_entry entry{ms_between(started, now), connection, shard, std::move(details)};
+    const auto bytes = footprint(entry);
+    while (!log_entries.empty() && (log_entries.size() >= world::max_log_entries ||
+                                    log_bytes + bytes > config.log_byte_budget)) {
+        log_bytes -= footprint(log_entries.front());
         log_entries.pop_front();
         ++log_dropped;
     }
-    log_entries.push_back({ms_between(started, now), connection, shard, std::move(details)});
+    log_entries.push_back(std::move(entry));
+    log_bytes += bytes;
     if (log_observer) {
         log_observer(log_entries.back());
     }
@@ -325,6 +331,10 @@ world::detached_flood world::flood_to_detached(time_point now, std::uint32_t sha
 
 const std::deque<log_entry>& world::log() const noexcept {
     return state_->log_entries;
+}
+
+std::size_t world::log_bytes() const noexcept {
+    return state_->log_bytes;
 }
 
 std::string world::log_json() const {

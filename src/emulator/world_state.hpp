@@ -129,11 +129,14 @@ struct world::state {
     shard_counters unidentified;
     [[nodiscard]] shard_counters& counters(std::optional<std::uint32_t> shard);
 
-    std::deque<log_entry> log_entries; ///< At most `world::max_log_entries`.
+    /// At most `world::max_log_entries`, and `config.log_byte_budget` bytes.
+    std::deque<log_entry> log_entries;
+    std::size_t log_bytes = 0; ///< The `footprint` of `log_entries`.
     std::uint64_t log_dropped = 0;
 
-    /// Appends an entry stamped with `now` to the log (and shows it to the observer), dropping the
-    /// oldest entry past `max_log_entries`.
+    /// Appends an entry stamped with `now` to the log (and shows it to the observer), its long
+    /// strings cut (`cut_long_strings`), dropping the oldest entries past `max_log_entries` or the
+    /// byte budget.
     void log(time_point now, std::uint64_t connection, std::optional<std::uint32_t> shard,
              log_details details);
 

@@ -42,6 +42,9 @@ struct emulator_config {
     std::uint32_t session_start_total = 1'000;
     milliseconds session_start_reset_after{86'400'000};
     std::size_t replay_buffer_events = 10'000; ///< Dispatches kept per session for Resume.
+    /// Bytes the action log may hold (entries and their strings, `footprint`); past it the oldest
+    /// entries are dropped, as past `world::max_log_entries`.
+    std::size_t log_byte_budget = 32U << 20U;
     /// After op 7, close with 4000 if the client has not.
     milliseconds reconnect_close_after{3'000};
     /// zlib-stream: split each compressed message into this many WebSocket frames (1 = no split),

@@ -20,6 +20,7 @@
 #include "shardgate/gateway/opcode.hpp"
 #include "shardgate/gateway/time.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -152,6 +153,18 @@ struct log_entry {
     std::optional<std::uint32_t> shard;
     log_details details;
 };
+
+/// The longest string an entry keeps (a query string, a reason, an event name, a session id).
+inline constexpr std::size_t max_log_string_bytes = 256;
+
+/// Cuts every string of `details` longer than `max_log_string_bytes` to its first bytes (never
+/// half a UTF-8 character) followed by `...[N bytes]`, N its length as received, and frees the
+/// rest: the log holds what clients send (a query string of kilobytes per connection), so what
+/// it keeps of each must be bounded.
+void cut_long_strings(log_details& details);
+
+/// The bytes an entry takes: its own size plus its strings. What the world's log budget counts.
+[[nodiscard]] std::size_t footprint(const log_entry& entry) noexcept;
 
 /// The entry's `"event"`: "connect", "hello", ..., "fault" for `fault_injected`.
 [[nodiscard]] std::string_view event_name(const log_details& details);

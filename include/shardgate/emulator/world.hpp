@@ -33,8 +33,9 @@ namespace shardgate::emulator {
 /// the rest of the run (`token_accepted` is false, so `/gateway/bot` answers 401 and every
 /// Identify or Resume gets 4004). The budget itself refills after `session_start_reset_after`.
 ///
-/// The log keeps the last `max_log_entries` (100,000) entries, as typed values (log_entry.hpp);
-/// older ones are dropped and counted. The statistics are typed too (stats.hpp); the JSON of the
+/// The log keeps the last `max_log_entries` (100,000) entries, as typed values (log_entry.hpp),
+/// within `log_byte_budget` bytes (32 MiB), each string cut at `max_log_string_bytes`; older
+/// entries are dropped and counted. The statistics are typed too (stats.hpp); the JSON of the
 /// control API is rendered from both. Neither the log nor the statistics ever contain a token.
 ///
 /// @par Thread Safety
@@ -93,8 +94,12 @@ public:
     /// The log, oldest first: every client action with a timestamp in ms since the emulator
     /// started (connect with its query, identify, resume, heartbeat, commands, client close codes)
     /// and every server reaction (close codes sent, op 7/9, replays, injected faults), as typed
-    /// entries (log_entry.hpp). Bounded to the last `max_log_entries`. Valid until the next input.
+    /// entries (log_entry.hpp). Bounded to the last `max_log_entries` and `log_byte_budget` bytes.
+    /// Valid until the next input.
     [[nodiscard]] const std::deque<log_entry>& log() const noexcept;
+    /// What the log holds in bytes (`footprint` of its entries), at most
+    /// `config().log_byte_budget`.
+    [[nodiscard]] std::size_t log_bytes() const noexcept;
     /// `GET /_emulator/log`: `log()` as a JSON array of `to_json(entry)`, oldest first:
     /// `{"t_ms":N,"connection":N,"shard":N|null,"event":E,...}` with
     /// E one of connect (`query`), hello (`heartbeat_interval`), identify (`shard`, `num_shards`,

@@ -99,5 +99,29 @@ TEST(emulator_log_entry, the_world_keeps_typed_entries_and_shows_them_to_its_obs
     EXPECT_EQ(identify->intents, 1U | 512U);
 }
 
+TEST(emulator_log_entry, every_long_string_is_cut_and_short_ones_are_kept) {
+    const std::string long_text(1'000, 'r');
+    const auto cut = std::string(256, 'r') + "...[1000 bytes]";
+    emu::log_details close = ev::close_sent{4000, long_text};
+    emu::cut_long_strings(close);
+    EXPECT_EQ(std::get<ev::close_sent>(close).reason, cut);
+    emu::log_details dispatch = ev::dispatch{long_text, 3, true};
+    emu::cut_long_strings(dispatch);
+    EXPECT_EQ(std::get<ev::dispatch>(dispatch).t, cut);
+    emu::log_details resume = ev::resume{long_text, 3};
+    emu::cut_long_strings(resume);
+    EXPECT_EQ(std::get<ev::resume>(resume).session_id, cut);
+    emu::log_details exact = ev::connect{std::string(256, 'q')};
+    emu::cut_long_strings(exact);
+    EXPECT_EQ(std::get<ev::connect>(exact).query, std::string(256, 'q'));
+}
+
+TEST(emulator_log_entry, footprint_counts_the_strings) {
+    const emu::log_entry small{0, 1, std::nullopt, ev::connect{"v=10"}};
+    const emu::log_entry large{0, 1, std::nullopt, ev::connect{std::string(200, 'x')}};
+    EXPECT_EQ(emu::footprint(large) - emu::footprint(small), 196U);
+    EXPECT_GE(emu::footprint(small), sizeof(emu::log_entry));
+}
+
 } // namespace
 } // namespace shardgate::test

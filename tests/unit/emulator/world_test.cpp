@@ -238,5 +238,47 @@ TEST(emulator_world, log_is_bounded) {
     EXPECT_EQ(uint_at(parse(parser, h.world.stats_json())["log_dropped"]), 2U);
 }
 
+TEST(emulator_world, a_huge_query_string_is_logged_cut_short) {
+    emulator_harness h;
+    const std::string query = "v=10&encoding=json&junk=" + std::string(1U << 20U, 'x');
+    for (int i = 0; i < 64; ++i) {
+        h.connect(query);
+    }
+    const auto* first = std::get_if<emu::log_event::connect>(&h.world.log().front().details);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->query,
+              query.substr(0, 256) + "...[" + std::to_string(query.size()) + " bytes]");
+    // 64 MiB of query strings sent; the log keeps a few hundred bytes of each.
+    EXPECT_LT(h.world.log_json().size(), 64U * 1024U);
+}
+
+TEST(emulator_world, a_long_string_is_cut_at_a_character_boundary) {
+    emulator_harness h;
+    // 255 ASCII bytes, then two-byte characters: the cut at 256 would split the first one.
+    std::string two_byte;
+    for (int i = 0; i < 50; ++i) {
+        two_byte += "\xC3\xA9"; // é
+    }
+    h.connect(std::string(255, 'a') + two_byte);
+    const auto* entry = std::get_if<emu::log_event::connect>(&h.world.log().front().details);
+    ASSERT_NE(entry, nullptr);
+    EXPECT_EQ(entry->query, std::string(255, 'a') + "...[355 bytes]");
+}
+
+TEST(emulator_world, log_is_bounded_by_bytes) {
+    auto config = emulator_test_config();
+    config.log_byte_budget = 16 * 1024;
+    emulator_harness h(config);
+    const std::string query = "v=10&encoding=json&junk=" + std::string(200, 'x');
+    for (int i = 0; i < 500; ++i) {
+        h.connect(query);
+        EXPECT_LE(h.world.log_bytes(), config.log_byte_budget);
+    }
+    EXPECT_GT(h.world.stats().log_dropped, 0U);
+    EXPECT_LT(h.world.log().size(), 1000U); // 500 connects and 500 hellos were logged
+    // The newest entries are the ones kept.
+    EXPECT_TRUE(std::holds_alternative<emu::log_event::hello>(h.world.log().back().details));
+}
+
 } // namespace
 } // namespace shardgate::test
