@@ -5,6 +5,7 @@
 #include "shardgate/emulator/world.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -65,7 +66,7 @@ std::string ok_json(std::size_t connections) {
 }
 
 http_response json_response(std::uint16_t code, std::string body) {
-    return {code, "application/json", std::move(body), {}};
+    return {code, "application/json", std::move(body), {}, {}};
 }
 
 http_response not_found() {
@@ -73,8 +74,11 @@ http_response not_found() {
 }
 
 http_response method_not_allowed(std::string_view allow) {
-    return {status::method_not_allowed, "application/json",
-            discord_error_json("405: Method Not Allowed"), allow};
+    return {status::method_not_allowed,
+            "application/json",
+            discord_error_json("405: Method Not Allowed"),
+            allow,
+            {}};
 }
 
 http_response bad_request(std::string_view message) {
@@ -290,6 +294,35 @@ std::optional<fault_kind> parse_fault(std::string_view name) {
     return std::nullopt; // silent_zombie is `zombie` with a body, not a path of its own
 }
 
+// Whether `presented` equals `expected`, in a time that depends on `presented`'s length only
+// (not on where the first difference is), so the control token cannot be guessed byte by byte.
+bool same_secret(std::string_view presented, std::string_view expected) noexcept {
+    if (expected.empty()) {
+        return false;
+    }
+    unsigned diff = presented.size() == expected.size() ? 0U : 1U;
+    for (std::size_t i = 0; i < presented.size(); ++i) {
+        diff |= static_cast<unsigned>(static_cast<unsigned char>(presented[i]) ^
+                                      static_cast<unsigned char>(expected[i % expected.size()]));
+    }
+    return diff == 0;
+}
+
+// `Authorization: Bearer <token>` with the token; the scheme is case-insensitive (RFC 9110).
+bool bearer_matches(std::string_view authorization, std::string_view token) noexcept {
+    constexpr std::string_view scheme = "bearer ";
+    if (authorization.size() < scheme.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+        const auto c = static_cast<unsigned char>(authorization[i]);
+        if (static_cast<char>(std::tolower(c)) != scheme[i]) {
+            return false;
+        }
+    }
+    return same_secret(authorization.substr(scheme.size()), token);
+}
+
 // Routes
 // -------------------------------------------------------------------------------------------------
 
@@ -358,6 +391,14 @@ http_response router::discovery(std::string_view rest, const http_request& req) 
 }
 
 http_response router::control(std::string_view rest, const http_request& req) {
+    if (const auto& token = world_.config().control_token; !token.empty()) {
+        if (!bearer_matches(req.authorization, token.expose())) {
+            auto r = error_response(status::unauthorized,
+                                    "the control API needs Authorization: Bearer <control token>");
+            r.www_authenticate = "Bearer";
+            return r;
+        }
+    }
     const bool get = req.method == "GET";
     const bool post = req.method == "POST";
     if (rest == "stats") {

@@ -124,6 +124,8 @@ public:
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     [[nodiscard]] const std::string& http_url() const noexcept { return http_url_; }
     [[nodiscard]] const std::string& ws_url() const noexcept { return ws_url_; }
+    [[nodiscard]] const std::string& local_endpoint() const noexcept { return local_endpoint_; }
+    [[nodiscard]] bool loopback() const noexcept { return loopback_; }
 
     /// Runs `f` on the server's thread and waits for its result (at most 2 s).
     template <class F> auto on_server_thread(F f) -> std::optional<decltype(f())> {
@@ -296,13 +298,25 @@ private:
     std::uint16_t port_ = 0;
     std::string http_url_;
     std::string ws_url_;
+    std::string local_endpoint_;
+    bool loopback_ = true;
 };
 
 emulator_server::impl::impl(emulator_server_options options)
     : options_(std::move(options))
     , world_(options_.config, clock::now()) {
     const auto bound = detail::open_acceptor(acceptor_, options_.listen);
+    if (!bound.loopback && options_.config.control_token.empty()) {
+        throw std::system_error(
+            std::make_error_code(std::errc::operation_not_permitted),
+            "refusing to listen on " + bound.endpoint +
+                ": beyond loopback the control API (/_emulator/) would let anyone on the network "
+                "close, flood or drop your shards; set a control token (serve --control-token "
+                "TOKEN) or listen on 127.0.0.1");
+    }
     port_ = bound.port;
+    local_endpoint_ = bound.endpoint;
+    loopback_ = bound.loopback;
     const auto& host = bound.host;
     http_url_ = "http://" + host + ":" + std::to_string(port_);
     ws_url_ = "ws://" + host + ":" + std::to_string(port_);
@@ -562,6 +576,9 @@ asio::awaitable<void> emulator_server::impl::serve_connection(tcp::socket socket
             res.set(http::field::content_type, r.content_type);
             if (!r.allow.empty()) {
                 res.set(http::field::allow, r.allow);
+            }
+            if (!r.www_authenticate.empty()) {
+                res.set(http::field::www_authenticate, r.www_authenticate);
             }
             res.keep_alive(req.keep_alive() && !stopping_);
             res.body() = std::move(r.body);
@@ -917,6 +934,14 @@ std::string emulator_server::http_url() const {
 
 std::string emulator_server::ws_url() const {
     return impl_->ws_url();
+}
+
+std::string emulator_server::local_endpoint() const {
+    return impl_->local_endpoint();
+}
+
+bool emulator_server::loopback() const noexcept {
+    return impl_->loopback();
 }
 
 void emulator_server::run() {

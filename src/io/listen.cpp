@@ -87,7 +87,10 @@ bound_address open_acceptor(tcp::acceptor& acceptor, std::string_view listen) {
     const auto local = acceptor.local_endpoint(ec);
     if (ec)
         fail("local_endpoint");
-    return {local.port(), url_host(local.address())};
+    const auto a = local.address();
+    const auto as_bound = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+    return {local.port(), url_host(a), as_bound + ":" + std::to_string(local.port()),
+            a.is_loopback()};
 }
 
 } // namespace shardgate::io::detail

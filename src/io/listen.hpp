@@ -13,6 +13,9 @@ namespace shardgate::io::detail {
 struct bound_address {
     std::uint16_t port = 0;
     std::string host; ///< For URLs: `127.0.0.1`, `[::1]` (the unspecified address as loopback).
+    /// The address as bound, e.g. `0.0.0.0:4567` or `[::]:4567`: where the port is reachable from.
+    std::string endpoint;
+    bool loopback = false; ///< Bound to a loopback address only (127.0.0.0/8, ::1).
 };
 
 /// Opens, binds (SO_REUSEADDR) and listens on `listen` (`HOST:PORT`, IPv6 in brackets, port 0 for

@@ -128,6 +128,7 @@ std::optional<io::emulator_server_options> make_serve_options(const serve_option
 
     io::emulator_server_options s;
     s.listen = o.listen;
+    s.config.control_token = gw::secret(o.control_token);
     s.handle_signals = true;
     auto& c = s.config;
     c.tokens = o.tokens;
@@ -171,6 +172,7 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
     for (const auto& t : options.tokens) {
         log.add_secret(t);
     }
+    log.add_secret(options.control_token);
     std::optional<io::status_server> status; // stopped before the server and feed go
     observe::status_feed feed("shardgate serve", "serve");
     // The emulator's own account of each connection, to the log and the page's feed.
@@ -196,6 +198,11 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
         if (e.code() == std::errc::invalid_argument) {
             return 2;
         }
+        if (e.code() == std::errc::operation_not_permitted) {
+            err << "Give --control-token TOKEN (clients of /_emulator/ then send 'Authorization: "
+                   "Bearer TOKEN'), or listen on loopback, e.g. --listen 127.0.0.1:0.\n";
+            return 2;
+        }
         err << "Pick another port with --listen, e.g. --listen 127.0.0.1:0 for a free one.\n";
         return 1;
     }
@@ -218,6 +225,9 @@ int run_serve(const serve_options& options, std::ostream& out, std::ostream& err
     }
     // The contract: the first stdout line says where to connect; flushed so a parent can read it.
     out << R"({"listening":")" << server->http_url() << "\"}" << std::endl;
+    log.info("listening on " + server->local_endpoint() +
+                 (server->loopback() ? std::string() : "; the control API needs its Bearer token"),
+             {{"endpoint", server->local_endpoint()}});
     if (status) {
         status->start();
         log.info("status page and metrics at " + status->url(),

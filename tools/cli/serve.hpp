@@ -16,8 +16,11 @@ namespace shardgate::cli {
 struct serve_options {
     std::string listen = "127.0.0.1:0"; ///< `--listen HOST:PORT`
     std::vector<std::string> tokens;    ///< `--token T` (repeatable; none: any token)
-    std::uint32_t shards = 1;           ///< `--shards N`: what /gateway/bot recommends
-    std::uint32_t max_concurrency = 1;  ///< `--max-concurrency K`
+    /// `--control-token T`: `/_emulator/` needs `Authorization: Bearer T`; required beyond
+    /// loopback. Never printed.
+    std::string control_token;
+    std::uint32_t shards = 1;          ///< `--shards N`: what /gateway/bot recommends
+    std::uint32_t max_concurrency = 1; ///< `--max-concurrency K`
     std::int64_t identify_window_ms = 5'000;
     std::int64_t heartbeat_interval_ms = 41'250;
     std::int64_t heartbeat_grace_ms = 5'000;
@@ -44,8 +47,9 @@ struct serve_options {
 make_serve_options(const serve_options& options, std::string& error);
 
 /// Runs the emulator until SIGINT or SIGTERM. Prints `{"listening":"http://HOST:PORT"}` as the
-/// first line of `out` (flushed). Returns the exit status: 0 after a signal, 2 for bad usage, 1
-/// when the address cannot be bound.
+/// first line of `out` (flushed; the port is the one bound, the host one to connect to) and logs
+/// the address as bound. Returns the exit status: 0 after a signal, 2 for bad usage (listening
+/// beyond loopback without `--control-token` included), 1 when the address cannot be bound.
 int run_serve(const serve_options& options, std::ostream& out, std::ostream& err);
 
 } // namespace shardgate::cli

@@ -15,6 +15,9 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& serve) {
     cmd->add_option("--token", serve.tokens, "A valid bot token (repeatable; none: any)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("--control-token", serve.control_token,
+                    "Require 'Authorization: Bearer TOKEN' on /_emulator/ (needed to listen "
+                    "beyond loopback)");
     cmd->add_option("--shards", serve.shards, "Shard count /gateway/bot recommends")
         ->capture_default_str();
     cmd->add_option("--max-concurrency", serve.max_concurrency,

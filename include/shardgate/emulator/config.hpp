@@ -4,6 +4,7 @@
 /// The option names of `shardgate serve` map one to one onto these fields (DESIGN.md).
 
 #include "shardgate/gateway/compression.hpp"
+#include "shardgate/gateway/secret.hpp"
 #include "shardgate/gateway/time.hpp"
 
 #include <cstddef>
@@ -55,6 +56,9 @@ struct emulator_config {
     int zlib_window_bits = 15;
     int zlib_mem_level = 8;
     int zstd_window_log = 0; ///< 0: zstd's default for the level.
+    /// `--control-token`: when set, every request under `/_emulator/` must carry
+    /// `Authorization: Bearer <token>` (else 401). Never logged or printed.
+    gateway::secret control_token;
     /// The WebSocket URL clients are told to use, e.g. "ws://127.0.0.1:4567". Set by the server
     /// once it is listening; READY's `resume_gateway_url` and /gateway answers use it.
     std::string public_ws_url = "ws://127.0.0.1";

@@ -42,6 +42,10 @@
 ///   went past the replay buffer (`replay_buffer_events`, 10000 by default): only its last events
 ///   are kept and a Resume from before them gets 4007, as Discord past its replay window. Else
 ///   404.
+/// - With a control token (`emulator_config::control_token`), every path under `/_emulator/`
+///   first needs `Authorization: Bearer <token>` (the scheme in any case), compared in constant
+///   time: else 401 `{"ok":false,"error":"the control API needs Authorization: Bearer <control
+///   token>"}` with `WWW-Authenticate: Bearer`, whatever the path or method.
 /// Bodies are JSON objects (an empty body counts as `{}`) nested at most 32 deep; duplicate keys:
 /// the last one wins.
 ///
@@ -136,6 +140,8 @@ struct http_response {
     std::string_view content_type = "application/json";
     std::string body;
     std::string_view allow; ///< The `Allow` header of a 405; empty otherwise.
+    /// The `WWW-Authenticate` header of a 401 for the control API (`Bearer`); empty otherwise.
+    std::string_view www_authenticate;
 };
 
 /// Routes one request (the routes above). Never throws for bad input: a bad body is a 400.

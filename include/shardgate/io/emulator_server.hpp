@@ -21,7 +21,9 @@
 /// - The control API under `/_emulator/`: `GET stats`, `GET log`,
 ///   `POST shards/{id}/{close,reconnect,invalidate,zombie,drop,heartbeat}`, `POST dispatch`,
 ///   `POST flood`. Answers `{"ok":true,"connections":K}`, 404 when no open connection has the
-///   shard, 400 for a bad body.
+///   shard, 400 for a bad body. With `config.control_token` set, each needs
+///   `Authorization: Bearer <token>` (401 otherwise); without one the server listens on loopback
+///   only.
 ///
 /// @see https://discord.com/developers/docs/events/gateway
 
@@ -90,8 +92,10 @@ using emulator::to_string;
 class emulator_server {
 public:
     /// Binds and listens (connections are served once `run()` is called).
-    /// @throws std::system_error with `std::errc::invalid_argument` for a malformed `listen`, or
-    /// the socket error (e.g. address in use) for a failed bind; `what()` names the address.
+    /// @throws std::system_error with `std::errc::invalid_argument` for a malformed `listen`;
+    /// `std::errc::operation_not_permitted` when `listen` is not a loopback address and
+    /// `config.control_token` is empty (the control API would be open to the network); or the
+    /// socket error (e.g. address in use) for a failed bind. `what()` names the address.
     explicit emulator_server(emulator_server_options options);
     ~emulator_server();
     emulator_server(const emulator_server&) = delete;
@@ -105,6 +109,11 @@ public:
     [[nodiscard]] std::string http_url() const;
     /// `ws://HOST:PORT`: what `/gateway` answers and READY's `resume_gateway_url` carry.
     [[nodiscard]] std::string ws_url() const;
+    /// The address as bound, e.g. `0.0.0.0:4567` for `--listen 0.0.0.0:0` (where `http_url()`
+    /// says `http://127.0.0.1:4567`, an address to connect to).
+    [[nodiscard]] std::string local_endpoint() const;
+    /// Whether the server is reachable from this machine only (bound to a loopback address).
+    [[nodiscard]] bool loopback() const noexcept;
 
     /// Serves until `stop()` (or SIGINT/SIGTERM with `handle_signals`), then closes the open
     /// WebSockets with 1001 and returns within `shutdown_grace` plus a little.

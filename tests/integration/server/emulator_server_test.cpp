@@ -60,6 +60,7 @@ struct http_response {
     unsigned status = 0;
     std::string body;
     std::string allow;
+    std::string www_authenticate;
     [[nodiscard]] json::value json() const { return json::parse(body); }
 };
 
@@ -91,7 +92,8 @@ http_response http_call(std::uint16_t port, http::verb verb, const std::string& 
     if (auto ec = complete(ioc, [&](auto h) { http::async_read(stream, buffer, res, h); })) {
         throw std::runtime_error("read: " + ec.message());
     }
-    return {res.result_int(), res.body(), std::string(res[http::field::allow])};
+    return {res.result_int(), res.body(), std::string(res[http::field::allow]),
+            std::string(res[http::field::www_authenticate])};
 }
 
 http_response get(std::uint16_t port, const std::string& target) {
@@ -653,6 +655,49 @@ TEST(emulator_server, bad_listen_addresses_throw_a_clear_system_error) {
     std::tie(ec, what) = attempt("127.0.0.1:" + std::to_string(first.port()));
     EXPECT_EQ(ec, std::errc::address_in_use) << what;
     EXPECT_NE(what.find("127.0.0.1"), std::string::npos) << what;
+}
+
+TEST(emulator_server, beyond_loopback_it_refuses_to_start_without_a_control_token) {
+    shardgate::io::emulator_server_options open;
+    open.listen = "0.0.0.0:0";
+    try {
+        shardgate::io::emulator_server s(std::move(open));
+        ADD_FAILURE() << "listening on 0.0.0.0 without a control token was accepted";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::operation_not_permitted);
+        EXPECT_NE(std::string(e.what()).find("control token"), std::string::npos) << e.what();
+    }
+    shardgate::io::emulator_server_options guarded;
+    guarded.listen = "0.0.0.0:0";
+    guarded.config.control_token = gw::secret("ctl-token");
+    const shardgate::io::emulator_server s(std::move(guarded));
+    EXPECT_FALSE(s.loopback());
+    EXPECT_EQ(s.local_endpoint(), "0.0.0.0:" + std::to_string(s.port()));
+    EXPECT_EQ(s.http_url(), "http://127.0.0.1:" + std::to_string(s.port()));
+    const shardgate::io::emulator_server local({});
+    EXPECT_TRUE(local.loopback());
+    EXPECT_EQ(local.local_endpoint(), "127.0.0.1:" + std::to_string(local.port()));
+}
+
+TEST(emulator_server, with_a_control_token_the_control_api_needs_it_as_bearer) {
+    shardgate::io::emulator_server_options o;
+    o.config.control_token = gw::secret("ctl-SECRET-token");
+    shardgate::io::emulator_server server(std::move(o));
+    std::thread t([&] { server.run(); });
+    const auto port = server.port();
+    const auto none = http_call(port, http::verb::get, "/_emulator/stats");
+    EXPECT_EQ(none.status, 401) << none.body;
+    EXPECT_EQ(none.www_authenticate, "Bearer");
+    const auto wrong = http_call(port, http::verb::post, "/_emulator/shards/0/close", {},
+                                 "Bearer ctl-SECRET-tokeX");
+    EXPECT_EQ(wrong.status, 401) << wrong.body;
+    const auto right =
+        http_call(port, http::verb::get, "/_emulator/stats", {}, "Bearer ctl-SECRET-token");
+    EXPECT_EQ(right.status, 200) << right.body;
+    EXPECT_TRUE(right.www_authenticate.empty());
+    EXPECT_EQ(get(port, "/api/v10/gateway").status, 200);
+    server.stop();
+    t.join();
 }
 
 } // namespace

@@ -159,6 +159,43 @@ TEST(emulator_control_api, stats_and_log_are_the_worlds_json) {
 // Faults
 // -------------------------------------------------------------------------------------------------
 
+TEST(emulator_control_api, with_a_control_token_every_control_route_needs_it_as_bearer) {
+    auto config = emulator_test_config();
+    config.control_token = gw::secret("ctl-SECRET-token");
+    control_fixture f(config);
+    const std::string_view needed =
+        R"({"ok":false,"error":"the control API needs Authorization: Bearer <control token>"})";
+    for (const auto& auth :
+         {std::string(), std::string("Bearer wrong"), std::string("Bearer ctl-SECRET-token2"),
+          std::string("Bearer ctl"), std::string("Bot ctl-SECRET-token"),
+          std::string("ctl-SECRET-token"), std::string("Bearer  ctl-SECRET-token")}) {
+        for (const auto* path : {"/_emulator/stats", "/_emulator/log"}) {
+            const auto r = f.get(path, auth);
+            EXPECT_EQ(r.status, 401) << path << " with '" << auth << "'";
+            EXPECT_EQ(r.body, needed);
+            EXPECT_EQ(r.www_authenticate, "Bearer");
+        }
+        const auto post = f.request("POST", "/_emulator/shards/0/close", "", auth);
+        EXPECT_EQ(post.status, 401);
+        EXPECT_EQ(f.request("POST", "/_emulator/nonexistent", "", auth).status, 401)
+            << "nothing under /_emulator/ is revealed without the token";
+    }
+    EXPECT_TRUE(f.effects.empty());
+    EXPECT_EQ(f.get("/_emulator/stats", "Bearer ctl-SECRET-token").status, 200);
+    EXPECT_EQ(f.request("POST", "/_emulator/shards/0/close", "", "Bearer ctl-SECRET-token").status,
+              200);
+    EXPECT_EQ(f.effects.size(), 1U);
+    // Discovery and the gateway keep their own rules.
+    EXPECT_EQ(f.get("/api/v10/gateway").status, 200);
+    EXPECT_EQ(f.get("/api/v10/gateway/bot", "Bot good-token-SECRET").status, 200);
+}
+
+TEST(emulator_control_api, without_a_control_token_control_routes_are_open) {
+    control_fixture f;
+    EXPECT_EQ(f.get("/_emulator/stats").status, 200);
+    EXPECT_EQ(f.get("/_emulator/stats", "Bearer anything").status, 200);
+}
+
 TEST(emulator_control_api, shard_commands_become_typed_faults) {
     struct row {
         std::string_view path;
