@@ -33,6 +33,11 @@ public:
         case error::unknown_intent: return "Discord documents no such gateway intent";
         case error::dispatch_before_hello:
             return "the gateway sent a dispatch before Hello (a connection starts with Hello)";
+        case error::bad_resume_gateway_url:
+            return "READY's resume_gateway_url is not a usable ws:// or wss:// URL";
+        case error::resume_gateway_url_unreachable:
+            return "connections to resume_gateway_url kept failing before Hello";
+        case error::hello_timeout: return "the gateway sent no Hello within hello_timeout";
         }
         return "unknown shardgate.gateway error";
     }
@@ -45,6 +50,7 @@ public:
         case error::bad_hello:
         case error::bad_ready:
         case error::dispatch_before_hello:
+        case error::bad_resume_gateway_url:
         case error::decompression_failed:
         case error::decompressed_too_large:
         case error::compressed_frame_too_large: return condition::protocol_violation;

@@ -80,6 +80,9 @@ time_point send_limiter::ready_at(send_kind kind, time_point now) const {
     if (kind == send_kind::heartbeat) {
         return any_slot;
     }
+    if (kind == send_kind::requested_heartbeat) {
+        return frames_.ready_at(command_limit(), config_.window, now);
+    }
     const time_point command_slot = commands_.ready_at(command_limit(), config_.window, now);
     if (kind == send_kind::user_command) {
         return std::max(any_slot, command_slot);
@@ -92,7 +95,7 @@ time_point send_limiter::ready_at(send_kind kind, time_point now) const {
 void send_limiter::record(send_kind kind, time_point now) {
     assert(ready_at(kind, now) <= now);
     frames_.push(now, config_.window);
-    if (kind != send_kind::heartbeat) {
+    if (kind == send_kind::user_command || kind == send_kind::presence) {
         commands_.push(now, config_.window);
     }
     if (kind == send_kind::presence) {

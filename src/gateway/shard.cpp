@@ -210,14 +210,14 @@ void shard::on_closed(time_point now, std::uint16_t code, std::string_view /*rea
     }
 }
 
-void shard::on_transport_error(time_point now, std::error_code /*ec*/) {
+void shard::on_transport_error(time_point now, std::error_code ec, std::string_view detail) {
     if (state_ == shard_state::closing) {
         connection_ended(now, closing_code_, closed_by::shard, closing_cause_);
         return;
     }
     if (connection_open() || state_ == shard_state::connecting) {
         connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure),
-                         closed_by::transport, disconnect_cause::connection_lost);
+                         closed_by::transport, disconnect_cause::connection_lost, ec, detail);
     }
 }
 
@@ -232,7 +232,8 @@ void shard::on_deadline(time_point now) {
         if (now >= hello_deadline_) {
             emit(action::drop_transport{});
             connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure),
-                             closed_by::transport, disconnect_cause::hello_timeout);
+                             closed_by::transport, disconnect_cause::hello_timeout,
+                             error::hello_timeout);
         }
         return;
     case shard_state::closing:
@@ -247,6 +248,7 @@ void shard::on_deadline(time_point now) {
     default: return;
     }
 
+    flush_handshake(now);
     if (next_beat_ && now >= *next_beat_) {
         if (awaiting_ack_) {
             // No ACK since the last beat: the connection is a zombie. Close with a code that keeps
@@ -279,9 +281,7 @@ void shard::on_identify_permit(time_point now) {
     // validate() encoded the same Identify when the shard was made.
     [[maybe_unused]] const auto ec = encode(identify_for(config_), text);
     assert(!ec);
-    ++stats_.identifies;
-    send_frame(now, std::move(text), send_kind::heartbeat, true);
-    emit(lifecycle(lifecycle_kind::identifying));
+    send_handshake(now, std::move(text), lifecycle_kind::identifying);
 }
 
 std::error_code shard::send(time_point now, const command& cmd) {
@@ -351,6 +351,9 @@ std::optional<time_point> shard::next_deadline() const {
         if (state_ == shard_state::active && !queue_.empty()) {
             deadline = deadline ? std::min(*deadline, queue_ready_at_) : queue_ready_at_;
         }
+        if (!handshake_.empty()) {
+            deadline = deadline ? std::min(*deadline, handshake_ready_at_) : handshake_ready_at_;
+        }
         return deadline;
     }
     default: return std::nullopt;
@@ -363,6 +366,7 @@ std::optional<time_point> shard::next_deadline() const {
 void shard::connect_now(time_point /*now*/) {
     state_ = shard_state::connecting;
     ++stats_.connects;
+    to_resume_url_ = session_.has_value() && session_->resume_gateway_url != config_.gateway_url;
     auto url = connect_url();
     auto event = lifecycle(lifecycle_kind::connecting);
     event.url = url;
@@ -382,9 +386,14 @@ void shard::begin_close(time_point now, std::uint16_t code, disconnect_cause cau
 // Every way a connection ends comes here: the reaction is decided once (reaction_to), and this is
 // the only place a session is given up.
 void shard::connection_ended(time_point now, std::uint16_t code, closed_by by,
-                             disconnect_cause cause) {
+                             disconnect_cause cause, std::error_code ec, std::string_view detail) {
+    const bool before_hello =
+        state_ == shard_state::connecting || state_ == shard_state::awaiting_hello;
     cancel_identify_request();
     reset_connection_state();
+    if (before_hello && to_resume_url_ && by == closed_by::transport) {
+        count_resume_url_failure();
+    }
     auto reaction = reaction_to(cause, code);
     if (reaction != close_reaction::resume) {
         session_.reset();
@@ -402,12 +411,54 @@ void shard::connection_ended(time_point now, std::uint16_t code, closed_by by,
     event.reaction = reaction;
     event.by = by;
     event.cause = cause;
+    event.error = ec;
+    event.detail = detail;
     emit(std::move(event));
     if (reaction == close_reaction::fatal) {
         stop_fatally(code);
         return;
     }
     schedule_reconnect(now);
+}
+
+// A resume URL that keeps failing before Hello may be wrong or unreachable while the session lives
+// on: resume through the gateway URL instead of retrying it for ever.
+void shard::count_resume_url_failure() {
+    if (!session_ || ++resume_url_failures_ < config_.resume_url_attempts) {
+        return;
+    }
+    auto event = lifecycle(lifecycle_kind::protocol_error);
+    event.error = error::resume_gateway_url_unreachable;
+    event.detail = std::to_string(resume_url_failures_) + " connections to " +
+                   session_->resume_gateway_url.substr(0, 200) +
+                   " failed before Hello; resuming through gateway_url " + config_.gateway_url;
+    emit(std::move(event));
+    session_->resume_gateway_url = config_.gateway_url;
+    resume_url_failures_ = 0;
+}
+
+// READY's resume URL is used as given only when it is a plausible ws:// or wss:// URL; anything
+// else (another scheme, no host, control characters, absurd length) would keep the shard offline.
+void shard::take_resume_url(std::string url) {
+    const auto scheme_end = url.find("://");
+    const bool websocket = url.starts_with("wss://") || url.starts_with("ws://");
+    const bool has_host = scheme_end != std::string::npos && url.size() > scheme_end + 3 &&
+                          url[scheme_end + 3] != '/' && url[scheme_end + 3] != ':';
+    const bool printable = std::all_of(url.begin(), url.end(), [](char c) {
+        return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+    });
+    constexpr std::size_t max_url = 2048;
+    resume_url_failures_ = 0;
+    if (websocket && has_host && printable && url.size() <= max_url) {
+        session_->resume_gateway_url = std::move(url);
+        return;
+    }
+    auto event = lifecycle(lifecycle_kind::protocol_error);
+    event.error = error::bad_resume_gateway_url;
+    event.detail = "resume_gateway_url \"" + url.substr(0, 200) +
+                   "\" is unusable; resuming through gateway_url " + config_.gateway_url;
+    emit(std::move(event));
+    session_->resume_gateway_url = config_.gateway_url;
 }
 
 void shard::schedule_reconnect(time_point now) {
@@ -466,8 +517,12 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
     case opcode::dispatch: handle_dispatch(now, payload); return;
     case opcode::heartbeat:
         // The server asks for a beat now; the regular schedule stays as it is.
-        if (heartbeat_interval_ && limiter_.ready_at(send_kind::heartbeat, now) <= now) {
-            send_heartbeat(now);
+        // Answered only from slots outside the reserve: a flood of requests is the gateway's
+        // problem and must not push our Identify, Resume or scheduled beats past the limit.
+        if (heartbeat_interval_ && limiter_.ready_at(send_kind::requested_heartbeat, now) <= now) {
+            send_heartbeat(now, send_kind::requested_heartbeat);
+        } else {
+            ++stats_.heartbeat_requests_unanswered;
         }
         return;
     case opcode::reconnect:
@@ -516,7 +571,8 @@ void shard::handle_dispatch(time_point now, const received_payload& payload) {
             fail_protocol(now, ec, payload.d);
             return;
         }
-        session_ = session_info{std::move(ready.session_id), std::move(ready.resume_gateway_url)};
+        session_ = session_info{std::move(ready.session_id), {}};
+        take_resume_url(std::move(ready.resume_gateway_url));
         become_active(now);
         emit(lifecycle(lifecycle_kind::ready));
     } else if (payload.t == "RESUMED") {
@@ -536,6 +592,9 @@ void shard::handle_hello(time_point now, std::string_view d) {
         return;
     }
     heartbeat_interval_ = interval;
+    if (to_resume_url_) {
+        resume_url_failures_ = 0; // the URL works
+    }
     limiter_.set_heartbeat_reserve(heartbeat_reserve_for(interval, config_.limits));
     // The first beat is jittered so that shards reconnecting together do not beat together.
     const auto jitter =
@@ -554,9 +613,7 @@ void shard::handle_hello(time_point now, std::string_view d) {
             fail_protocol(now, ec, {});
             return;
         }
-        ++stats_.resume_attempts;
-        send_frame(now, std::move(text), send_kind::heartbeat, true);
-        emit(lifecycle(lifecycle_kind::resuming));
+        send_handshake(now, std::move(text), lifecycle_kind::resuming);
     } else {
         state_ = shard_state::identifying;
         awaiting_permit_ = true;
@@ -585,7 +642,31 @@ void shard::handle_invalid_session(time_point now, std::string_view d) {
 // Sending
 // ------------------------------------------------------------------------------------------
 
-void shard::send_heartbeat(time_point now) {
+void shard::send_handshake(time_point now, std::string text, lifecycle_kind sent) {
+    handshake_ = std::move(text);
+    handshake_kind_ = sent;
+    flush_handshake(now);
+}
+
+// Identify and Resume may use the reserve, but like every frame they wait for a free slot.
+void shard::flush_handshake(time_point now) {
+    if (handshake_.empty()) {
+        return;
+    }
+    handshake_ready_at_ = limiter_.ready_at(send_kind::heartbeat, now);
+    if (handshake_ready_at_ > now) {
+        return;
+    }
+    if (handshake_kind_ == lifecycle_kind::identifying) {
+        ++stats_.identifies;
+    } else {
+        ++stats_.resume_attempts;
+    }
+    send_frame(now, std::exchange(handshake_, {}), send_kind::heartbeat, true);
+    emit(lifecycle(handshake_kind_));
+}
+
+void shard::send_heartbeat(time_point now, send_kind kind) {
     std::string text;
     // A heartbeat always encodes: it is a few bytes.
     [[maybe_unused]] auto ec = encode(heartbeat{seq_}, text);
@@ -593,7 +674,7 @@ void shard::send_heartbeat(time_point now) {
     ++stats_.heartbeats_sent;
     awaiting_ack_ = true;
     last_beat_at_ = now;
-    send_frame(now, std::move(text), send_kind::heartbeat, false);
+    send_frame(now, std::move(text), kind, false);
 }
 
 void shard::send_frame(time_point now, std::string payload, send_kind kind, bool sensitive) {
@@ -640,6 +721,7 @@ void shard::reset_connection_state() {
     heartbeat_interval_.reset();
     next_beat_.reset();
     awaiting_ack_ = false;
+    handshake_.clear();
 }
 
 bool shard::connection_open() const noexcept {

@@ -51,6 +51,9 @@ std::string validate(const shard_config& config) {
         return field("large_threshold", "is " + std::to_string(config.large_threshold) +
                                             "; it must be between 50 and 250");
     }
+    if (config.resume_url_attempts == 0) {
+        return field("resume_url_attempts", "is 0; it must be at least 1");
+    }
     if (config.hello_timeout.count() <= 0 || config.close_timeout.count() <= 0) {
         return field(config.hello_timeout.count() <= 0 ? "hello_timeout" : "close_timeout",
                      "must be positive");

@@ -108,14 +108,16 @@ template <class Stream> constexpr bool is_tls_v = !std::is_same_v<Stream, beast:
 /// Resolves and connects `layer` (a tcp_stream, or an ssl_stream over one) and does the TLS
 /// handshake with SNI and host-name verification.
 template <class Layer>
-asio::awaitable<boost::system::error_code> connect_layer(Layer& layer, tcp::resolver& resolver,
-                                                         const parsed_url& url,
-                                                         const tls_context* tls) {
+asio::awaitable<boost::system::error_code>
+connect_layer(Layer& layer, tcp::resolver& resolver, const parsed_url& url, const tls_context* tls,
+              std::string& stage) {
+    stage = "resolving " + url.host;
     auto [rec, results] =
         co_await resolver.async_resolve(url.host, std::to_string(url.port), use_tuple);
     if (rec) {
         co_return rec;
     }
+    stage = "connecting to " + url.host + ":" + std::to_string(url.port);
     auto [cec, ep] = co_await beast::get_lowest_layer(layer).async_connect(results, use_tuple);
     (void)ep;
     if (cec) {
@@ -124,6 +126,7 @@ asio::awaitable<boost::system::error_code> connect_layer(Layer& layer, tcp::reso
     boost::system::error_code opt_ec;
     beast::get_lowest_layer(layer).socket().set_option(tcp::no_delay(true), opt_ec);
     if constexpr (is_tls_v<Layer>) {
+        stage = "TLS handshake with " + url.host;
         if (!is_ip_literal(url.host)) {
             // SNI: servers with several certificates pick by it (Cloudflare in front of Discord).
             // SSL_set_tlsext_host_name, spelled out: the macro has an old-style cast.
@@ -204,7 +207,7 @@ private:
         (void)self;
         try {
             if (const auto ec = co_await connect()) {
-                fail(ec);
+                fail(ec, failure_detail());
                 co_return;
             }
             open_ = true;
@@ -213,9 +216,23 @@ private:
             }
             start_writer();
             co_await read_loop();
-        } catch (const std::exception&) {
-            fail(std::make_error_code(std::errc::io_error));
+        } catch (const std::exception& e) {
+            fail(std::make_error_code(std::errc::io_error), e.what());
         }
+    }
+
+    // Where the connection failed, for the log: the stage, and the HTTP status of a refused
+    // upgrade (a 403 or 429 from the gateway's edge says more than "declined").
+    [[nodiscard]] std::string failure_detail() const {
+        if (timed_out_) {
+            return stage_ + ": no progress within " +
+                   std::to_string(options_.connect_timeout.count()) + " ms";
+        }
+        if (upgrade_status_ != 0) {
+            return "the WebSocket upgrade was answered with HTTP " +
+                   std::to_string(upgrade_status_) + " " + upgrade_reason_;
+        }
+        return stage_;
     }
 
     asio::awaitable<std::error_code> connect() {
@@ -230,7 +247,8 @@ private:
                 boost::system::error_code ignored;
                 beast::get_lowest_layer(ws_).socket().close(ignored);
             });
-        auto ec = co_await connect_layer(ws_.next_layer(), resolver_, url_, options_.tls.get());
+        auto ec =
+            co_await connect_layer(ws_.next_layer(), resolver_, url_, options_.tls.get(), stage_);
         if (!ec && !ended_) {
             websocket::stream_base::timeout timeouts{};
             timeouts.handshake_timeout = options_.connect_timeout;  // also bounds the close
@@ -247,8 +265,19 @@ private:
             // small frames (a heartbeat, an Identify), so 1 KiB instead of 4 serves them in one
             // write each.
             ws_.write_buffer_bytes(client_write_buffer_bytes);
-            auto [hec] = co_await ws_.async_handshake(host_header(url_), url_.target, use_tuple);
+            stage_ = "WebSocket upgrade at " + url_.host + url_.target;
+            websocket::response_type response;
+            auto [hec] =
+                co_await ws_.async_handshake(response, host_header(url_), url_.target, use_tuple);
             ec = hec;
+            if (hec == websocket::error::upgrade_declined) {
+                upgrade_status_ = response.result_int();
+                const auto reason = response.reason();
+                // The reason phrase is the server's: keep it short and printable.
+                for (const char c : reason.substr(0, 64)) {
+                    upgrade_reason_ += (c >= 0x20 && c < 0x7f) ? c : '?';
+                }
+            }
         }
         timer_.cancel();
         if (timed_out_) {
@@ -278,7 +307,8 @@ private:
                 co_return; // our close handshake is under way: its completion reports the end
             }
             if (ec) {
-                fail(write_error_ ? write_error_ : std::error_code(ec));
+                fail(write_error_ ? write_error_ : std::error_code(ec),
+                     write_error_ ? "writing" : "reading");
                 co_return;
             }
             const auto data = buffer_.cdata();
@@ -338,7 +368,7 @@ private:
                     auto [ec] = co_await ws_.async_close(close_reason_, use_tuple);
                     if (!ended_) {
                         if (ec) {
-                            fail(ec);
+                            fail(ec, "the close handshake");
                         } else {
                             const auto code = static_cast<std::uint16_t>(ws_.reason().code);
                             const auto& r = ws_.reason().reason;
@@ -363,11 +393,11 @@ private:
         }
     }
 
-    void fail(std::error_code ec) {
+    void fail(std::error_code ec, std::string_view detail) {
         auto* h = std::exchange(handler_, nullptr);
         end_socket();
         if (h != nullptr) {
-            h->on_transport_failed(ec);
+            h->on_transport_failed(ec, detail);
         }
     }
 
@@ -401,6 +431,9 @@ private:
     websocket::close_reason close_reason_;
     std::error_code write_error_;
     bool timed_out_ = false;
+    std::string stage_; // what connect() is doing, for failure_detail()
+    unsigned upgrade_status_ = 0;
+    std::string upgrade_reason_;
     bool open_ = false;
     bool writing_ = false;
     bool close_requested_ = false;
@@ -414,10 +447,10 @@ class failed_transport final : public client_transport,
 public:
     explicit failed_transport(transport_handler& handler)
         : handler_(&handler) {}
-    void start(asio::io_context& ioc, std::error_code ec) {
-        asio::post(ioc, [self = shared_from_this(), ec] {
+    void start(asio::io_context& ioc, std::error_code ec, std::string detail) {
+        asio::post(ioc, [self = shared_from_this(), ec, detail = std::move(detail)] {
             if (auto* h = std::exchange(self->handler_, nullptr)) {
-                h->on_transport_failed(ec);
+                h->on_transport_failed(ec, detail);
             }
         });
     }
@@ -504,7 +537,10 @@ std::shared_ptr<client_transport> open_transport(asio::io_context& ioc, std::str
     if (!parsed || (parsed->scheme != "ws" && parsed->scheme != "wss") ||
         (parsed->secure() && !options.tls)) {
         auto t = std::make_shared<failed_transport>(handler);
-        t->start(ioc, std::make_error_code(std::errc::invalid_argument));
+        t->start(ioc, std::make_error_code(std::errc::invalid_argument),
+                 parsed && parsed->secure() && (parsed->scheme == "wss")
+                     ? "a wss:// URL, and no TLS context was given"
+                     : "not a usable ws:// or wss:// URL");
         return t;
     }
     if (parsed->secure()) {
@@ -529,7 +565,8 @@ template <class Layer>
 asio::awaitable<std::error_code> http_on(Layer& layer, tcp::resolver& resolver,
                                          const parsed_url& url, const http_request& request,
                                          const tls_context* tls, http_response& out) {
-    if (auto ec = co_await connect_layer(layer, resolver, url, tls)) {
+    std::string stage;
+    if (auto ec = co_await connect_layer(layer, resolver, url, tls, stage)) {
         co_return std::error_code(ec);
     }
     http::request<http::string_body> req;

@@ -372,9 +372,12 @@ std::error_code cluster_core::release_shard(
     return std::make_error_code(std::errc::invalid_argument);
 }
 
-void cluster_core::count_close(std::uint16_t code) {
+void cluster_core::count_close(const gateway::lifecycle_event& closed) {
     const std::lock_guard lock(tallies_mutex_);
-    ++closes_[code];
+    ++closes_[closed.code];
+    if (closed.by == gateway::closed_by::transport) {
+        ++connection_failures_[detail::connection_failure_kind(closed)];
+    }
 }
 
 void cluster_core::count_decode_error(const std::error_code& ec) {
@@ -402,6 +405,7 @@ std::string cluster_core::metrics() const {
         const std::lock_guard lock(tallies_mutex_);
         view.closes_by_code = closes_;
         view.decode_errors_by_kind = decode_errors_;
+        view.connection_failures_by_kind = connection_failures_;
     }
     std::string out;
     detail::write_cluster_metrics(out, view);

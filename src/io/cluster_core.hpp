@@ -106,7 +106,7 @@ public:
     std::atomic<std::uint32_t> shard_count_{0};
     observe::histogram heartbeat_latency_{observe::latency_buckets_seconds};
     /// Rare tallies (a close, a bad frame), from any worker.
-    void count_close(std::uint16_t code);
+    void count_close(const gateway::lifecycle_event& closed);
     void count_decode_error(const std::error_code& ec);
 
 private:
@@ -144,6 +144,7 @@ private:
     mutable std::mutex tallies_mutex_;
     std::map<std::uint16_t, std::uint64_t> closes_;
     std::map<std::string, std::uint64_t> decode_errors_;
+    std::map<std::string_view, std::uint64_t> connection_failures_;
 
     // Worker 0 only.
     std::optional<asio::steady_timer> scheduler_timer_;

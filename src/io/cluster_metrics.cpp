@@ -26,6 +26,40 @@ std::string_view to_string(reconnect_cause cause) noexcept {
     return "closed_by_gateway";
 }
 
+std::string_view connection_failure_kind(const gw::lifecycle_event& closed) {
+    if (closed.cause == gw::disconnect_cause::hello_timeout) {
+        return "hello_timeout";
+    }
+    const auto& ec = closed.error;
+    const std::string_view detail = closed.detail;
+    // The transport names the stage in `detail` (client_transport.cpp); the error says the rest.
+    if (ec == std::errc::timed_out) {
+        return "timeout";
+    }
+    if (detail.starts_with("resolving")) {
+        return "unresolved";
+    }
+    if (detail.starts_with("TLS handshake")) {
+        return "tls";
+    }
+    if (detail.starts_with("the WebSocket upgrade was answered")) {
+        return "upgrade_declined";
+    }
+    if (ec == std::errc::connection_refused) {
+        return "refused";
+    }
+    if (ec == std::errc::connection_reset || ec == std::errc::broken_pipe) {
+        return "reset";
+    }
+    if (ec == std::errc::invalid_argument) {
+        return "url";
+    }
+    if (ec.category().name() == std::string_view("asio.misc") || ec.message() == "End of file") {
+        return "eof";
+    }
+    return "other";
+}
+
 std::size_t dispatch_index(std::string_view name) noexcept {
     static const auto index = [] {
         std::unordered_map<std::string_view, std::size_t> m;
@@ -163,6 +197,12 @@ void write_cluster_metrics(std::string& out, const cluster_metrics_view& v) {
                               : gw::policy_for(code).name;
         w.sample("shardgate_gateway_closes_total", {{"code", std::to_string(code)}, {"name", name}},
                  n);
+    }
+
+    w.family("shardgate_connection_failures_total", "counter",
+             "Connections that ended without a close frame (1006), by what failed.");
+    for (const auto& [kind, n] : v.connection_failures_by_kind) {
+        w.sample("shardgate_connection_failures_total", {{"kind", kind}}, n);
     }
 
     w.family("shardgate_decode_errors_total", "counter",

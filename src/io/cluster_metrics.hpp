@@ -4,6 +4,7 @@
 // that turns them, the shards' snapshots and the rarer tallies into the text format. Private to
 // src/io.
 
+#include "shardgate/gateway/shard_event.hpp"
 #include "shardgate/io/cluster.hpp"
 #include "shardgate/observe/prometheus.hpp"
 
@@ -30,6 +31,10 @@ enum class reconnect_cause : std::uint8_t {
 };
 inline constexpr std::size_t reconnect_cause_count = 6;
 [[nodiscard]] std::string_view to_string(reconnect_cause cause) noexcept;
+
+/// A bounded label for why a connection failed without a close frame: "refused", "unresolved",
+/// "tls", "upgrade_declined", "timeout", "reset", "eof", "hello_timeout", "url" or "other".
+[[nodiscard]] std::string_view connection_failure_kind(const gateway::lifecycle_event& closed);
 
 /// The index of `name` in `gateway::all_dispatch_events()`, or `dispatch_index_other` for any
 /// other name (a new event Discord added).
@@ -76,6 +81,7 @@ struct cluster_metrics_view {
     const observe::histogram* heartbeat_latency = nullptr;
     std::map<std::uint16_t, std::uint64_t> closes_by_code;
     std::map<std::string, std::uint64_t> decode_errors_by_kind;
+    std::map<std::string_view, std::uint64_t> connection_failures_by_kind;
 };
 
 /// Appends the `shardgate_*` families of a cluster to `out`.

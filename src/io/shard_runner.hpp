@@ -169,9 +169,9 @@ private:
         shard_.on_closed(clock::now(), code, reason);
         drain();
     }
-    void on_transport_failed(std::error_code ec) override {
+    void on_transport_failed(std::error_code ec, std::string_view detail) override {
         transport_.reset();
-        shard_.on_transport_error(clock::now(), ec);
+        shard_.on_transport_error(clock::now(), ec, detail);
         drain();
     }
 
@@ -300,7 +300,7 @@ private:
         switch (e.kind) {
         case kind::protocol_error: owner_.count_decode_error(e.error); break;
         case kind::closed:
-            owner_.count_close(e.code);
+            owner_.count_close(e);
             pending_cause_ = detail::reconnect_cause_of(e.cause);
             break;
         case kind::connecting:

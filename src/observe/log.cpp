@@ -78,12 +78,46 @@ template <class Number> void append_number(std::string& out, Number n) {
     out.append(buf.data(), r.ptr);
 }
 
+// A C1 control as UTF-8 (0xC2 0x80..0x9F): some terminals act on them (0x9B is CSI).
+bool c1_control_at(std::string_view s, std::size_t i) {
+    return static_cast<unsigned char>(s[i]) == 0xc2 && i + 1 < s.size() &&
+           static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+           static_cast<unsigned char>(s[i + 1]) <= 0x9f;
+}
+
+bool is_control(unsigned char c) {
+    return c < 0x20 || c == 0x7f;
+}
+
+// Text records go to terminals, and messages quote what the network sent (URLs, close reasons):
+// every control is written as a visible escape so none reaches the terminal.
+void append_escaped(std::string& out, std::string_view s) {
+    constexpr std::string_view hex = "0123456789abcdef";
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (is_control(c)) {
+            out += "\\x";
+            out += hex[c >> 4U];
+            out += hex[c & 0xfU];
+        } else if (c1_control_at(s, i)) {
+            const auto c1 = static_cast<unsigned char>(s[++i]);
+            out += "\\u00";
+            out += hex[c1 >> 4U];
+            out += hex[c1 & 0xfU];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+}
+
 bool needs_quotes(std::string_view v) {
     if (v.empty()) {
         return true;
     }
-    for (const char c : v) {
-        if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const char c = v[i];
+        if (c == ' ' || c == '"' || c == '=' || c == '\\' ||
+            is_control(static_cast<unsigned char>(c)) || c1_control_at(v, i)) {
             return true;
         }
     }
@@ -96,10 +130,11 @@ void append_text_value(std::string& out, const log_field::value_type& value) {
             out += *s;
             return;
         }
-        // Quoted like a JSON string, so a reader can split fields unambiguously.
+        // Quoted like a JSON string, so a reader can split fields unambiguously; DEL and C1
+        // controls, which JSON leaves alone, are escaped too.
         std::string quoted;
         gateway::detail::json_writer(quoted).string_value(*s);
-        out += quoted;
+        append_escaped(out, quoted);
     } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
         append_number(out, *i);
     } else if (const auto* u = std::get_if<std::uint64_t>(&value)) {
@@ -177,7 +212,7 @@ std::string logger::format_record(log_level level, std::string_view message,
         line += ' ';
         line += text_level(level);
         line += ' ';
-        line += message;
+        append_escaped(line, message);
         for (const auto& f : fields) {
             line += ' ';
             line += f.key;

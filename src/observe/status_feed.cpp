@@ -144,12 +144,18 @@ std::string describe_lifecycle(const gw::lifecycle_event& e) {
         case gw::close_reaction::reidentify: what = "identifying afresh"; break;
         case gw::close_reaction::fatal: what = "stopping"; break;
         }
-        return "closed with " + code_text() + ": " + what;
+        // A drop says why: the transport's error and where it happened.
+        std::string why;
+        if (e.error) {
+            why = " (" + e.error.message() + (e.detail.empty() ? "" : ", " + e.detail) + ")";
+        } else if (e.cause != gw::disconnect_cause::gateway_close) {
+            why = " (" + std::string(gw::to_string(e.cause)) + ")";
+        }
+        return "closed with " + code_text() + why + ": " + what;
     }
     case kind::fatal: return "stopped on " + code_text() + ": " + std::string(e.remedy);
     case kind::protocol_error:
-        return "bad frame from the gateway: " +
-               (e.error ? e.error.message() : std::string("unknown")) +
+        return "gateway error: " + (e.error ? e.error.message() : std::string("unknown")) +
                (e.detail.empty() ? std::string() : " (" + e.detail + ")");
     }
     return std::string(gw::to_string(e.kind));

@@ -187,6 +187,25 @@ TEST(event_output, closed_actions_and_drop_code) {
     }
 }
 
+TEST(event_output, a_closed_line_carries_the_transport_cause) {
+    auto e = event(gw::lifecycle_kind::closed);
+    e.code = 1006;
+    e.reaction = gw::close_reaction::resume;
+    e.by = gw::closed_by::transport;
+    e.cause = gw::disconnect_cause::connection_lost;
+    e.error = std::make_error_code(std::errc::connection_refused);
+    e.detail = "connecting to 127.0.0.1:1";
+    std::string out;
+    ASSERT_TRUE(cli::append_lifecycle_line(out, e, 0));
+    simdjson::dom::parser parser;
+    simdjson::dom::element obj;
+    ASSERT_EQ(parser.parse(lines_of(out).at(0)).get(obj), simdjson::SUCCESS) << out;
+    EXPECT_EQ(get_string(obj, "by"), "transport");
+    EXPECT_EQ(get_string(obj, "cause"), "connection_lost");
+    EXPECT_EQ(get_string(obj, "error"), e.error.message());
+    EXPECT_EQ(get_string(obj, "detail"), "connecting to 127.0.0.1:1");
+}
+
 TEST(event_output, fatal_without_name_falls_back_to_the_policy_table) {
     auto e = event(gw::lifecycle_kind::fatal);
     e.code = 4014;

@@ -106,7 +106,7 @@ public:
     void deliver_failed(std::error_code ec) {
         to_shard([ec](link& l) {
             l.ended_ = true;
-            l.handler_->on_transport_failed(ec);
+            l.handler_->on_transport_failed(ec, "the memory gateway dropped it");
         });
     }
 

@@ -3,10 +3,12 @@
 #include "client_transport.hpp"
 #include "io_test_support.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl.hpp>
@@ -38,6 +40,7 @@ struct recorder final : detail::transport_handler {
     std::vector<bool> text;
     std::optional<std::uint16_t> closed;
     std::optional<std::error_code> failed;
+    std::string detail;
     int callbacks = 0;
 
     void on_transport_open() override {
@@ -53,8 +56,9 @@ struct recorder final : detail::transport_handler {
         closed = code;
         ++callbacks;
     }
-    void on_transport_failed(std::error_code ec) override {
+    void on_transport_failed(std::error_code ec, std::string_view why) override {
         failed = ec;
+        detail = why;
         ++callbacks;
     }
     [[nodiscard]] bool ended() const { return closed || failed; }
@@ -194,7 +198,48 @@ TEST(client_transport, refused_connection_fails) {
     auto t = detail::open_transport(ioc, "ws://127.0.0.1:1/", {}, r);
     ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
     ASSERT_TRUE(r.failed);
+    EXPECT_EQ(*r.failed, std::errc::connection_refused) << r.failed->message();
+    EXPECT_EQ(r.detail, "connecting to 127.0.0.1:1");
     EXPECT_FALSE(r.open);
+}
+
+TEST(client_transport, a_declined_upgrade_names_the_http_status) {
+    asio::io_context ioc;
+    // Answers the upgrade request with 403, as an edge proxy refusing a client does.
+    asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket accepted(ioc);
+    std::array<char, 4096> request{};
+    const std::string answer =
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    acceptor.async_accept(accepted, [&](const boost::system::error_code& ec) {
+        if (ec) {
+            return;
+        }
+        accepted.async_read_some(
+            asio::buffer(request), [&](const boost::system::error_code& rec, std::size_t) {
+                if (!rec) {
+                    asio::async_write(accepted, asio::buffer(answer),
+                                      [](const boost::system::error_code&, std::size_t) {});
+                }
+            });
+    });
+    recorder r;
+    auto t = detail::open_transport(
+        ioc, "ws://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/", {}, r);
+    ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
+    ASSERT_TRUE(r.failed);
+    EXPECT_EQ(r.detail, "the WebSocket upgrade was answered with HTTP 403 Forbidden");
+}
+
+TEST(client_transport, an_unresolvable_host_says_so) {
+    asio::io_context ioc;
+    recorder r;
+    detail::transport_options o;
+    o.connect_timeout = 3s;
+    auto t = detail::open_transport(ioc, "ws://no-such-host.invalid/", o, r);
+    ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
+    ASSERT_TRUE(r.failed);
+    EXPECT_TRUE(r.detail.starts_with("resolving no-such-host.invalid")) << r.detail;
 }
 
 TEST(client_transport, silent_server_hits_the_connect_timeout) {
@@ -211,6 +256,8 @@ TEST(client_transport, silent_server_hits_the_connect_timeout) {
         ioc, "ws://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/", o, r);
     ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
     EXPECT_EQ(r.failed, std::make_error_code(std::errc::timed_out));
+    EXPECT_TRUE(r.detail.starts_with("WebSocket upgrade at 127.0.0.1/")) << r.detail;
+    EXPECT_TRUE(r.detail.ends_with("no progress within 300 ms")) << r.detail;
     EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
 }
 
@@ -367,6 +414,7 @@ TEST(client_transport_tls, self_signed_certificate_fails_verification) {
     EXPECT_TRUE(what.find("certificate") != std::string::npos ||
                 what.find("verify") != std::string::npos)
         << what;
+    EXPECT_EQ(r.detail, "TLS handshake with localhost");
 }
 
 TEST(client_transport_tls, verification_off_connects_and_receives_hello) {
@@ -435,6 +483,7 @@ TEST(client_transport_tls, trusted_certificate_verifies_and_sends_sni) {
     EXPECT_TRUE(what.find("certificate") != std::string::npos ||
                 what.find("verify") != std::string::npos)
         << what;
+    EXPECT_EQ(r2.detail, "TLS handshake with 127.0.0.1");
     EXPECT_EQ(by_ip.servername(), "");
 }
 

@@ -87,6 +87,14 @@ bool append_lifecycle_line(std::string& out, const gw::lifecycle_event& event, s
     case gw::lifecycle_kind::closed:
         w.key("code").uint_value(event.code);
         w.key("action").string_value(gw::to_string(event.reaction));
+        w.key("by").string_value(gw::to_string(event.by));
+        w.key("cause").string_value(gw::to_string(event.cause));
+        if (event.error) {
+            w.key("error").string_value(event.error.message());
+        }
+        if (!event.detail.empty()) {
+            w.key("detail").string_value(event.detail);
+        }
         break;
     case gw::lifecycle_kind::fatal: {
         // The shard fills name and remedy; the policy table is the fallback so the line always

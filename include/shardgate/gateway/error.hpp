@@ -33,7 +33,11 @@ enum class error {
     unknown_close_code, ///< A close code that Discord does not document.
     unknown_intent,     ///< An intent name that Discord does not document.
     // Decoding what the gateway sent (added later; kept last so earlier values stay put).
-    dispatch_before_hello, ///< A dispatch arrived before Hello (a connection starts with Hello).
+    dispatch_before_hello,  ///< A dispatch arrived before Hello (a connection starts with Hello).
+    bad_resume_gateway_url, ///< READY's `resume_gateway_url` is not a usable ws:// or wss:// URL.
+    resume_gateway_url_unreachable, ///< Connections to `resume_gateway_url` kept failing before
+                                    ///< Hello; the session is resumed through `gateway_url`.
+    hello_timeout, ///< The connection opened but no Hello came within `hello_timeout`.
 };
 
 /// What a caller should do about an error or a close code.

@@ -34,6 +34,9 @@ enum class send_kind {
     user_command, ///< Any other command; at most `frames_per_window - heartbeat_reserve` per
                   ///< window.
     presence,     ///< Presence Update (op 3): a command that is also limited to 5 per 20 s.
+    requested_heartbeat, ///< Op 1 answering the gateway's op 1 request: only while the window
+                         ///< has a slot outside the reserve, so that a flood of requests can
+                         ///< never delay a scheduled beat, an Identify or a Resume.
 };
 
 /// Sliding-window log limiter for the frames one gateway connection sends.

@@ -75,6 +75,8 @@ struct shard_stats {
     std::uint64_t resume_attempts = 0; ///< Resume payloads sent.
     std::uint64_t dispatches = 0;
     std::uint64_t heartbeats_sent = 0;
+    /// The gateway's op 1 requests left unanswered because only reserved send slots were free.
+    std::uint64_t heartbeat_requests_unanswered = 0;
     std::uint64_t heartbeat_acks = 0;
     std::uint64_t parks = 0; ///< Times the connection was parked as quiet.
     std::uint64_t zombies = 0;
@@ -124,7 +126,9 @@ public:
     /// The connection closed with a close frame carrying `code`.
     void on_closed(time_point now, std::uint16_t code, std::string_view reason = {});
     /// The connection failed or dropped without a close frame (connect failure, reset, EOF).
-    void on_transport_error(time_point now, std::error_code ec);
+    /// `ec` and `detail` (the transport's context, e.g. "HTTP 403 on the upgrade") are passed on
+    /// in the `closed` event.
+    void on_transport_error(time_point now, std::error_code ec, std::string_view detail = {});
     /// The time returned by `next_deadline` has come.
     void on_deadline(time_point now);
     /// The identify scheduler granted the permit asked for by `action::request_identify`.
@@ -183,7 +187,10 @@ private:
 
     void connect_now(time_point now);
     void begin_close(time_point now, std::uint16_t code, disconnect_cause cause);
-    void connection_ended(time_point now, std::uint16_t code, closed_by by, disconnect_cause cause);
+    void connection_ended(time_point now, std::uint16_t code, closed_by by, disconnect_cause cause,
+                          std::error_code ec = {}, std::string_view detail = {});
+    void count_resume_url_failure();
+    void take_resume_url(std::string url);
     void schedule_reconnect(time_point now);
     void stop_fatally(std::uint16_t code);
     void fail_protocol(time_point now, std::error_code ec, std::string_view frame);
@@ -191,7 +198,9 @@ private:
     void handle_dispatch(time_point now, const received_payload& payload);
     void handle_hello(time_point now, std::string_view d);
     void handle_invalid_session(time_point now, std::string_view d);
-    void send_heartbeat(time_point now);
+    void send_heartbeat(time_point now, send_kind kind = send_kind::heartbeat);
+    void send_handshake(time_point now, std::string text, lifecycle_kind sent);
+    void flush_handshake(time_point now);
     void park_if_quiet(time_point now);
     void send_frame(time_point now, std::string payload, send_kind kind, bool sensitive);
     void flush_queue(time_point now);
@@ -223,6 +232,11 @@ private:
     bool parked_ = false;
     bool awaiting_ack_ = false;
     bool awaiting_permit_ = false;
+    // Identify or Resume waiting for a slot of the send limiter (it holds the token).
+    std::string handshake_;
+    lifecycle_kind handshake_kind_{};
+    time_point handshake_ready_at_{};
+    bool to_resume_url_ = false; // this connection went to the session's resume_gateway_url
     std::optional<std::chrono::microseconds> latency_;
     time_point hello_deadline_{};
     time_point close_deadline_{};
@@ -233,7 +247,8 @@ private:
     // Between connections.
     reconnect_backoff backoff_;
     time_point reconnect_at_{};
-    milliseconds extra_wait_{0}; // the op 9 wait, added to the back-off once
+    milliseconds extra_wait_{0};            // the op 9 wait, added to the back-off once
+    std::uint32_t resume_url_failures_ = 0; // in a row, before Hello
 
     std::deque<queued_command> queue_;
     time_point queue_ready_at_{}; // when the front command may go, as of the last flush

@@ -57,6 +57,10 @@ struct shard_config {
     /// an idle zlib-stream shard down to a few), and the transport is told to release its buffers
     /// (`action::release_buffers`). Zero turns parking off.
     milliseconds park_when_quiet_for{10'000};
+    /// Connections to READY's `resume_gateway_url` that may fail before Hello in a row; after
+    /// that the session is resumed through `gateway_url` (it may still live there), so an
+    /// unreachable resume URL cannot keep a shard offline. At least 1.
+    std::uint32_t resume_url_attempts = 3;
     /// Commands queued while the shard is not connected; `send` fails beyond this.
     std::size_t max_queued_commands = 1'000;
     /// A session to resume instead of identifying: saved by an earlier run of this process, or

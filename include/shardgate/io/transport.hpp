@@ -36,8 +36,10 @@ public:
     /// without a status reports 1005.
     virtual void on_transport_closed(std::uint16_t code, std::string_view reason) = 0;
     /// The connection failed or ended without a close frame (connect, handshake, read or write
-    /// error, EOF, the connect timeout, a message over the read limit).
-    virtual void on_transport_failed(std::error_code ec) = 0;
+    /// error, EOF, the connect timeout, a message over the read limit). `detail` says where, for
+    /// the log: "connecting to 127.0.0.1:1", "TLS handshake with gateway.discord.gg", "the
+    /// WebSocket upgrade was answered with HTTP 403 Forbidden", "reading".
+    virtual void on_transport_failed(std::error_code ec, std::string_view detail) = 0;
 
 protected:
     transport_handler() = default;

@@ -8,7 +8,7 @@ TEST(error, category_name_and_messages) {
     const std::error_code ec = gw::error::payload_too_large;
     EXPECT_STREQ(ec.category().name(), "shardgate.gateway");
     EXPECT_NE(ec.message().find("4096"), std::string::npos);
-    for (int e = 1; e <= static_cast<int>(gw::error::unknown_intent); ++e) {
+    for (int e = 1; e <= static_cast<int>(gw::error::hello_timeout); ++e) {
         EXPECT_NE(std::error_code(e, gw::gateway_category()).message(),
                   "unknown shardgate.gateway error")
             << e;

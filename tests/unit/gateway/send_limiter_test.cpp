@@ -286,5 +286,32 @@ INSTANTIATE_TEST_SUITE_P(seeds_and_intervals, send_limiter_flood,
                                     "ms";
                          });
 
+TEST(send_limiter, requested_heartbeats_never_take_the_reserve) {
+    send_limiter limiter({.frames_per_window = 10, .heartbeat_reserve = 4});
+    int answered = 0;
+    for (int i = 0; i < 50; ++i) {
+        if (limiter.ready_at(send_kind::requested_heartbeat, t0) <= t0) {
+            limiter.record(send_kind::requested_heartbeat, t0);
+            ++answered;
+        }
+    }
+    EXPECT_EQ(answered, 6);
+    // The four reserved slots are all there for beats, Identify and Resume.
+    for (int i = 0; i < 4; ++i) {
+        ASSERT_EQ(limiter.ready_at(send_kind::heartbeat, t0), t0) << i;
+        limiter.record(send_kind::heartbeat, t0);
+    }
+    EXPECT_EQ(limiter.ready_at(send_kind::heartbeat, t0), t0 + 60s);
+    // Requested beats do not count as commands: the commands' six slots stay theirs.
+    send_limiter fresh({.frames_per_window = 10, .heartbeat_reserve = 4});
+    fresh.record(send_kind::requested_heartbeat, t0);
+    fresh.record(send_kind::requested_heartbeat, t0);
+    for (int i = 0; i < 6; ++i) {
+        ASSERT_EQ(fresh.ready_at(send_kind::user_command, t0), t0) << i;
+        fresh.record(send_kind::user_command, t0);
+    }
+    EXPECT_EQ(fresh.ready_at(send_kind::user_command, t0), t0 + 60s);
+}
+
 } // namespace
 } // namespace shardgate::gateway

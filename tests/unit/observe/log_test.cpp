@@ -366,3 +366,40 @@ TEST(logger, records_from_four_threads_are_never_interleaved) {
 }
 
 } // namespace
+
+namespace {
+
+// Bytes that make a terminal do things: C0 controls (ESC starts every escape sequence), DEL and
+// the C1 controls UTF-8 encodes as 0xC2 0x80..0x9F (0x9B is a one-byte CSI).
+bool has_terminal_control(std::string_view line) {
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if ((c < 0x20 && c != '\n') || c == 0x7f) {
+            return true;
+        }
+        if (c == 0xc2 && i + 1 < line.size() && static_cast<unsigned char>(line[i + 1]) >= 0x80 &&
+            static_cast<unsigned char>(line[i + 1]) <= 0x9f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+TEST(logger, text_records_escape_terminal_controls_in_message_and_fields) {
+    std::ostringstream sink;
+    obs::logger log(sink, log_level::info, log_format::text);
+    const std::string hostile = "wss://evil.test/\x1b[2J\x1b]0;owned\x07\r\x7f\xc2\x9b"
+                                "31m";
+    log.info("connecting to " + hostile, {{"url", std::string_view(hostile)}});
+    const auto lines = lines_of(sink.str());
+    ASSERT_EQ(lines.size(), 1U);
+    EXPECT_FALSE(has_terminal_control(lines[0])) << lines[0];
+    EXPECT_TRUE(contains(lines[0], "connecting to wss://evil.test/\\x1b[2J")) << lines[0];
+    EXPECT_TRUE(contains(lines[0], "\\u009b31m")) << lines[0];
+    // Plain text is untouched.
+    std::ostringstream plain;
+    obs::logger(plain, log_level::info, log_format::text).info("caf\xc3\xa9 ok", {});
+    EXPECT_TRUE(contains(plain.str(), "INFO  caf\xc3\xa9 ok")) << plain.str();
+}

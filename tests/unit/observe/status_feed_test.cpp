@@ -182,6 +182,21 @@ TEST(describe_lifecycle, closed_names_the_code_and_what_happens_next) {
               "closed with 4004 (Authentication failed): stopping");
 }
 
+TEST(describe_lifecycle, a_drop_says_why) {
+    auto e = closed(1006, gw::close_reaction::resume);
+    e.by = gw::closed_by::transport;
+    e.cause = gw::disconnect_cause::connection_lost;
+    e.error = std::make_error_code(std::errc::connection_refused);
+    e.detail = "connecting to 127.0.0.1:1";
+    EXPECT_EQ(observe::describe_lifecycle(e), "closed with 1006 (Abnormal closure) (" +
+                                                  e.error.message() +
+                                                  ", connecting to 127.0.0.1:1): resuming");
+    auto hello = closed(1006, gw::close_reaction::resume);
+    hello.cause = gw::disconnect_cause::hello_timeout;
+    EXPECT_EQ(observe::describe_lifecycle(hello),
+              "closed with 1006 (Abnormal closure) (hello_timeout): resuming");
+}
+
 TEST(describe_lifecycle, code_4900_is_shardgates_reconnect) {
     const auto text =
         observe::describe_lifecycle(closed(gw::close_code_reconnect, gw::close_reaction::resume));
@@ -223,8 +238,7 @@ TEST(describe_lifecycle, the_other_kinds) {
     EXPECT_EQ(observe::describe_lifecycle(e), "gateway asked to reconnect (op 7)");
     e.kind = gw::lifecycle_kind::protocol_error;
     e.detail = "12 bytes: {\"op\":";
-    EXPECT_EQ(observe::describe_lifecycle(e),
-              "bad frame from the gateway: unknown (12 bytes: {\"op\":)");
+    EXPECT_EQ(observe::describe_lifecycle(e), "gateway error: unknown (12 bytes: {\"op\":)");
 }
 
 TEST(shown_in_feed, every_kind_but_hello) {
