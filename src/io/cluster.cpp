@@ -12,8 +12,56 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace shardgate::io {
+
+namespace {
+
+/// Why `shards` shards cannot run in this process, or empty when they can. Each holds a socket
+/// and at least a few tens of KiB (64 KiB budgeted: a busy zlib-stream connection's window and
+/// buffers), so a count from discovery or the command line that the open-file limit or the memory
+/// cannot hold is refused before anything is allocated for it. Raises the soft open-file limit
+/// towards the hard one when that is enough.
+std::string capacity_problem(std::uint64_t shards) {
+    constexpr std::uint64_t spare_files = 64; // listeners, the status page, discovery, logs
+    constexpr std::uint64_t bytes_per_shard = 64 * 1024;
+    const std::string what = std::to_string(shards) + " shards in this process";
+    const std::string fix = "; run a part of them here with --shard-ids A-B and the rest in other "
+                            "processes (or scale out with --nats), or give --shards N";
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        const std::uint64_t needed = shards + spare_files;
+        if (needed > files.rlim_cur) {
+            rlimit raised = files;
+            raised.rlim_cur = files.rlim_max == RLIM_INFINITY
+                                  ? static_cast<rlim_t>(needed)
+                                  : std::min<rlim_t>(files.rlim_max, static_cast<rlim_t>(needed));
+            if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+                files = raised;
+            }
+        }
+        if (needed > files.rlim_cur) {
+            return what + " need " + std::to_string(needed) +
+                   " file descriptors (a socket each), but the open-file limit is " +
+                   std::to_string(files.rlim_cur) + " (ulimit -n)" + fix;
+        }
+    }
+    const auto pages = ::sysconf(_SC_PHYS_PAGES);
+    const auto page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) {
+        const auto memory =
+            static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+        if (shards > memory / bytes_per_shard) {
+            return what + " need about " + std::to_string(shards * bytes_per_shard >> 20U) +
+                   " MiB, more than this machine's " + std::to_string(memory >> 20U) + " MiB" + fix;
+        }
+    }
+    return {};
+}
+
+} // namespace
 
 // -------------------------------------------------------------------------------------------------
 // cluster_core
@@ -179,6 +227,18 @@ void cluster_core::sharding_required(shard_runner& r) {
                 if (!discover(d, info, why) && info.shards > current) {
                     count = info.shards;
                 }
+            }
+            if (!capacity_problem(count).empty()) {
+                // More than this process can hold: no new set. The shards stay stopped on 4011,
+                // whose remedy the log shows, and the run ends as it would without resharding.
+                post_to_control([this] {
+                    {
+                        const std::lock_guard reshard_lock(mutex_);
+                        resharding_ = false;
+                    }
+                    check_exit();
+                });
+                return;
             }
             post_to_control([this, count] {
                 std::vector<std::uint32_t> ids(count);
@@ -482,6 +542,9 @@ cluster_exit cluster_core::run(std::error_code& ec, std::string& detail) {
     std::vector<std::uint32_t> ids = options_.shard_ids;
     if (options_.manual_assignment) {
         ids = {0}; // checked below, not started: add_shard decides
+    }
+    if (auto problem = capacity_problem(ids.empty() ? count : ids.size()); !problem.empty()) {
+        return fail(std::make_error_code(std::errc::too_many_files_open), std::move(problem));
     }
     if (ids.empty()) {
         ids.resize(count);

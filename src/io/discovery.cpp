@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <string_view>
 
 namespace shardgate::io {
@@ -58,6 +59,16 @@ std::uint32_t clamp32(std::uint64_t v) {
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, 0xffff'ffffU));
 }
 
+/// `seconds` as a wait; a huge one (a day or more, or out of range) is kept as "longer than any
+/// wait we would do", never mistaken for an absent value.
+std::chrono::milliseconds wait_of(double seconds) {
+    constexpr double a_day = 86'400;
+    if (!(seconds < a_day)) {
+        return std::chrono::hours{24};
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+}
+
 /// `retry_after` from a 429: the JSON body's (seconds, fractional) or else the Retry-After header.
 std::optional<std::chrono::milliseconds> retry_after(const detail::http_response& res) {
     std::error_code ec;
@@ -66,16 +77,17 @@ std::optional<std::chrono::milliseconds> retry_after(const detail::http_response
         if (const auto* r = v.as_object().if_contains("retry_after");
             r != nullptr && r->is_number()) {
             const double s = r->to_number<double>();
-            if (std::isfinite(s) && s >= 0 && s < 1e6) {
-                return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
+            if (std::isfinite(s) && s >= 0) {
+                return wait_of(s);
             }
         }
     }
     double s = 0;
     const auto& h = res.retry_after;
     const auto [ptr, fec] = std::from_chars(h.data(), h.data() + h.size(), s);
-    if (!h.empty() && fec == std::errc{} && ptr == h.data() + h.size() && s >= 0 && s < 1e6) {
-        return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
+    if (!h.empty() && ptr == h.data() + h.size() && s >= 0 &&
+        (fec == std::errc{} || fec == std::errc::result_out_of_range)) {
+        return wait_of(fec == std::errc{} ? s : std::numeric_limits<double>::infinity());
     }
     return std::nullopt;
 }
@@ -115,7 +127,20 @@ std::error_code parse_gateway_bot(std::string_view body, gateway_bot_info& out,
                  "max_concurrency";
         return discovery_error::bad_response;
     }
-    out.url.assign(url->get_string().data(), url->get_string().size());
+    const std::string_view gateway_url(url->get_string().data(), url->get_string().size());
+    const auto parsed = detail::parse_url(gateway_url);
+    if (!parsed || (parsed->scheme != "ws" && parsed->scheme != "wss")) {
+        // Named as it came, but printable: it is the network's text.
+        std::string shown;
+        for (const char c : gateway_url.substr(0, 200)) {
+            const auto u = static_cast<unsigned char>(c);
+            shown += (u < 0x20U || u == 0x7fU) ? '?' : c;
+        }
+        detail = "/gateway/bot returned the gateway URL \"" + shown +
+                 "\", which is not a ws:// or wss:// URL";
+        return discovery_error::bad_response;
+    }
+    out.url.assign(gateway_url);
     out.shards = clamp32(*shards);
     out.limit.total = clamp32(*total);
     out.limit.remaining = clamp32(*remaining);
@@ -172,9 +197,12 @@ std::error_code discover(const discovery_options& options, gateway_bot_info& out
         if (res.status == 429) {
             const auto wait = retry_after(res).value_or(std::chrono::milliseconds{1'000});
             if (attempt >= options.max_rate_limit_retries || wait > max_rate_limit_wait) {
-                detail = "rate limited (429) on GET " + req.url + " after " +
-                         std::to_string(attempt + 1) + " attempt(s); retry_after " +
-                         std::to_string(wait.count()) + " ms";
+                detail =
+                    "rate limited (429) on GET " + req.url + " after " +
+                    std::to_string(attempt + 1) + " attempt(s); retry_after " +
+                    (wait >= std::chrono::hours{24} ? std::string("a day or more")
+                                                    : std::to_string(wait.count()) + " ms") +
+                    (wait > max_rate_limit_wait ? " (longer than the 60 s shardgate waits)" : "");
                 return discovery_error::rate_limited;
             }
             wait_for(wait);

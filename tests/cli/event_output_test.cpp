@@ -267,6 +267,25 @@ TEST(event_output, count_summary_line_has_the_contract_keys) {
     EXPECT_EQ(get_int(obj["lifecycle"], "ready"), 1);
 }
 
+TEST(event_output, count_folds_event_names_nobody_documents) {
+    // A gateway inventing a new name per event must not grow the counts (or the summary line)
+    // without bound: documented names are counted by name, a few new ones too (Discord does add
+    // events), the rest as "other".
+    cli::event_counts counts;
+    for (int i = 0; i < 100'000; ++i) {
+        counts.count_dispatch("MESSAGE_CREATE", i);
+        counts.count_dispatch("INVENTED_" + std::to_string(i), i);
+    }
+    EXPECT_EQ(counts.dispatches, 200'000U);
+    EXPECT_LE(counts.by_event.size(), cli::event_counts::max_undocumented_names + 2);
+    EXPECT_EQ(counts.by_event.at("MESSAGE_CREATE"), 100'000U);
+    EXPECT_EQ(counts.by_event.at("INVENTED_0"), 1U);
+    EXPECT_EQ(counts.by_event.at("other"), 100'000U - cli::event_counts::max_undocumented_names);
+    std::string out;
+    cli::append_count_summary(out, counts, 1, 1);
+    EXPECT_LT(out.size(), 4096U);
+}
+
 TEST(event_output, count_summary_without_dispatches_is_still_valid) {
     const cli::event_counts counts;
     std::string out;

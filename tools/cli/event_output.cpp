@@ -2,6 +2,7 @@
 
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
+#include "shardgate/gateway/dispatch_events.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -159,8 +160,14 @@ void event_counts::count_dispatch(std::string_view name, std::int64_t ms) {
     last_ms = ms;
     if (const auto it = by_event.find(name); it != by_event.end()) {
         ++it->second;
-    } else {
+    } else if (const bool documented = gw::find_dispatch_event(name).has_value();
+               documented || undocumented_names < max_undocumented_names) {
+        if (!documented) {
+            ++undocumented_names;
+        }
         by_event.emplace(std::string(name), 1);
+    } else {
+        ++by_event["other"];
     }
 }
 

@@ -55,7 +55,13 @@ struct event_counts {
     std::uint64_t dispatches = 0;
     std::int64_t first_ms = 0; ///< Time of the first dispatch; 0 while there is none.
     std::int64_t last_ms = 0;  ///< Time of the last dispatch; 0 while there is none.
-    std::map<std::string, std::uint64_t, std::less<>> by_event; ///< Dispatches by `t`.
+    /// Names Discord does not document (yet) counted by name; later ones count as "other", so a
+    /// gateway inventing names cannot grow this without bound (as /metrics does).
+    static constexpr std::size_t max_undocumented_names = 32;
+    /// Dispatches by `t`: every documented name, the first `max_undocumented_names` others,
+    /// and "other".
+    std::map<std::string, std::uint64_t, std::less<>> by_event;
+    std::size_t undocumented_names = 0;
     /// Lifecycle events by kind (indexed by `lifecycle_kind`).
     std::array<std::uint64_t, static_cast<std::size_t>(gateway::lifecycle_kind::protocol_error) + 1>
         lifecycle{};
