@@ -87,6 +87,7 @@ void world::state::destroy_session(detail::session& s) {
     if (s.attached != nullptr) {
         s.attached->session_destroyed();
     }
+    replay_bytes -= s.replay_bytes;
     sessions.erase(s.id); // `s` is gone after this line
 }
 
@@ -107,10 +108,15 @@ std::string_view world::state::append_dispatch(detail::session& s, std::string_v
     if (config.replay_buffer_events == 0) {
         return scratch;
     }
-    while (s.replay.size() >= config.replay_buffer_events) {
+    while (!s.replay.empty() && (s.replay.size() >= config.replay_buffer_events ||
+                                 s.replay_bytes + scratch.size() > config.replay_buffer_bytes)) {
+        s.replay_bytes -= s.replay.front().frame.size();
+        replay_bytes -= s.replay.front().frame.size();
         s.replay.pop_front();
     }
     s.replay.push_back({s.seq, scratch});
+    s.replay_bytes += scratch.size();
+    replay_bytes += scratch.size();
     return s.replay.back().frame;
 }
 
@@ -317,11 +323,19 @@ world::detached_flood world::flood_to_detached(time_point now, std::uint32_t sha
                   .fault = injected_fault::flood, .t = std::string(t), .count = count});
         // Events that would leave the buffer before a Resume could ask for them only take their
         // sequence numbers; the buffer then holds the last `kept`, as if all had been appended.
-        session.seq += out.dropped;
+        session.seq += count - kept;
+        const auto first_generated = session.seq + 1;
         for (std::uint64_t i = 0; i < kept; ++i) {
             const auto event = s.make_traffic(session, t, now);
             static_cast<void>(s.append_dispatch(session, event.t, event.d));
         }
+        // The byte bound may have pushed out some of the generated ones too.
+        const auto& replay = session.replay;
+        const auto first_kept = replay.empty() ? session.seq + 1 : replay.front().seq;
+        out.dropped = std::max(
+            out.dropped,
+            count - kept +
+                (first_kept > first_generated ? std::min(first_kept - first_generated, kept) : 0));
         auto& c = s.counters(shard);
         c.last_seq = std::max(c.last_seq, session.seq);
         ++out.sessions;
@@ -331,6 +345,10 @@ world::detached_flood world::flood_to_detached(time_point now, std::uint32_t sha
 
 const std::deque<log_entry>& world::log() const noexcept {
     return state_->log_entries;
+}
+
+std::size_t world::replay_bytes() const noexcept {
+    return state_->replay_bytes;
 }
 
 std::size_t world::log_bytes() const noexcept {

@@ -63,7 +63,9 @@ struct session {
     std::uint64_t intents = 0;
     std::uint32_t large_threshold = 50;
     std::uint64_t seq = 0; ///< The last `s` given out.
+    /// At most `replay_buffer_events` entries and `replay_buffer_bytes` of frames.
     std::deque<replay_entry> replay;
+    std::size_t replay_bytes = 0;               ///< The frames' bytes in `replay`.
     connection_sink* attached = nullptr;        ///< Null while detached.
     time_point expires_at{};                    ///< Meaningful while detached.
     std::unique_ptr<traffic_generator> traffic; ///< Created on first use.
@@ -85,6 +87,7 @@ struct world::state {
     // Sessions ---------------------------------------------------------------------------------
     std::unordered_map<std::string, std::unique_ptr<detail::session>> sessions;
     std::uint64_t sessions_created = 0;
+    std::size_t replay_bytes = 0; ///< The sum of every session's `replay_bytes`.
 
     /// A fresh session id: 32 hex digits, determined by the seed and a counter.
     [[nodiscard]] std::string new_session_id();

@@ -43,6 +43,10 @@ struct emulator_config {
     std::uint32_t session_start_total = 1'000;
     milliseconds session_start_reset_after{86'400'000};
     std::size_t replay_buffer_events = 10'000; ///< Dispatches kept per session for Resume.
+    /// Bytes of frames kept per session for Resume (the newest frame is always kept): with ~1 KB
+    /// events, 10,000 of them held ~10 MB per session, and 64 shards grew a soak by ~1.2 MiB/s
+    /// until every buffer was full. A Resume from before what is kept gets 4007.
+    std::size_t replay_buffer_bytes = std::size_t{1} << 20U;
     /// Bytes the action log may hold (entries and their strings, `footprint`); past it the oldest
     /// entries are dropped, as past `world::max_log_entries`.
     std::size_t log_byte_budget = 32U << 20U;

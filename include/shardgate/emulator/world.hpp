@@ -133,6 +133,10 @@ public:
     detached_flood flood_to_detached(time_point now, std::uint32_t shard, std::string_view t,
                                      std::uint64_t count);
 
+    /// Bytes of frames the replay buffers of every session hold, each at most
+    /// `replay_buffer_bytes` (and `replay_buffer_events` frames).
+    [[nodiscard]] std::size_t replay_bytes() const noexcept;
+
     // Time
     // -----------------------------------------------------------------------------------------
     /// Expires detached sessions past `session_ttl` and resets the daily budget when due.

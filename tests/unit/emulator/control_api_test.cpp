@@ -512,6 +512,24 @@ TEST(emulator_control_api, a_flood_past_the_replay_buffer_of_an_away_shard_costs
     EXPECT_EQ(d.front().t, "MESSAGE_CREATE");
 }
 
+TEST(emulator_control_api, a_flood_to_an_away_shard_counts_what_the_byte_bound_dropped) {
+    auto config = emulator_test_config();
+    config.replay_buffer_bytes = 8 * 1024; // a handful of ~1 KB MESSAGE_CREATE frames
+    control_fixture f(config);
+    f.connections_that_take_it = 0;
+    auto& c = f.h.connect();
+    f.h.identify(c);
+    c.conn->on_transport_lost(f.h.now);
+    const auto r = f.post("/_emulator/flood", R"({"count":100,"shard":0})");
+    EXPECT_EQ(r.status, 200);
+    const auto at = r.body.find(R"("dropped":)");
+    ASSERT_NE(at, std::string::npos) << r.body;
+    const auto dropped = std::stoul(r.body.substr(at + 10));
+    EXPECT_GT(dropped, 80U) << r.body;
+    EXPECT_LT(dropped, 100U) << r.body;
+    EXPECT_LE(f.h.world.replay_bytes(), config.replay_buffer_bytes);
+}
+
 TEST(emulator_control_api, bad_flood_bodies_are_400) {
     constexpr std::string_view bad_count =
         R"({"ok":false,"error":"\"count\" must be an integer from 1 to 100000000, e.g. )"

@@ -145,6 +145,54 @@ TEST(emulator_world, dispatch_to_detached_sessions_is_replayed_on_resume) {
     EXPECT_EQ(d[1].t, "RESUMED");
 }
 
+// A soak of 64 shards at 20 events/s grew ~1.2 MiB/s: each replay buffer kept 10,000 frames of
+// ~1 KB. The buffer is bounded by bytes (1 MiB by default) as well as by events.
+TEST(emulator_world, the_replay_buffer_stays_within_its_byte_bound) {
+    emulator_harness h;
+    auto& c = h.connect();
+    h.identify(c);
+    const auto session = emulator_harness::session_id_of(c);
+    const auto seen = c.dispatches().back().s.value();
+    c.conn->on_transport_lost(h.now);
+    const std::string d = R"({"content":")" + std::string(1'000, 'x') + R"("})";
+    for (int i = 0; i < 3'000; ++i) { // ~3 MB of frames
+        ASSERT_EQ(h.world.dispatch_to_detached(h.now, 0, "MESSAGE_CREATE", d), 1U);
+    }
+    // Far fewer than 3,000 frames are kept: the oldest are gone, the Resume from before them gets
+    // 4007 (as past Discord's replay window)...
+    auto& late = h.connect();
+    h.text(late, emulator_harness::resume_frame(session, seen));
+    EXPECT_EQ(late.close_code(), 4007);
+    // ... and the last 500 (~0.5 MB) are still there.
+    auto& recent = h.connect();
+    h.text(recent, emulator_harness::resume_frame(session, seen + 3'000 - 500));
+    EXPECT_EQ(recent.close_code(), 0);
+    EXPECT_EQ(recent.dispatches().size(), 501U);
+}
+
+TEST(emulator_world, replay_bytes_count_the_frames_kept_and_stay_at_the_bound) {
+    auto config = emulator_test_config();
+    config.replay_buffer_bytes = 64 * 1024;
+    config.traffic_per_second = 1'000;
+    config.max_concurrency = 2;
+    emulator_harness h(config);
+    auto& a = h.connect();
+    h.identify(a, gw::shard_id{0, 2});
+    auto& b = h.connect();
+    h.identify(b, gw::shard_id{1, 2});
+    EXPECT_GT(h.world.replay_bytes(), 0U);
+    for (int second = 0; second < 10; ++second) { // 10,000 events per session, ~1 KB each
+        h.advance(1s);
+        h.heartbeat(a);
+        h.heartbeat(b);
+        EXPECT_LE(h.world.replay_bytes(), 2 * config.replay_buffer_bytes);
+    }
+    EXPECT_GT(h.world.replay_bytes(), config.replay_buffer_bytes) << "both buffers are full";
+    a.conn->on_transport_lost(h.now);
+    b.conn->on_client_close(h.now, 1000); // destroys its session and its buffer
+    EXPECT_LE(h.world.replay_bytes(), config.replay_buffer_bytes);
+}
+
 TEST(emulator_world, stats_json_has_the_documented_keys) {
     emulator_harness h;
     auto& c = h.connect();
