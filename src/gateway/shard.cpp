@@ -258,6 +258,15 @@ void shard::on_deadline(time_point now) {
             begin_close(now, close_code_reconnect, disconnect_cause::zombie);
             return;
         }
+        if (now - *next_beat_ >= *heartbeat_interval_) {
+            // A whole interval late: the process was suspended or starved that long, and the
+            // gateway has given up on a connection that missed its beats. Resume at once on a
+            // new one rather than beat into this one and wait an interval for the missing ACK.
+            ++stats_.zombies;
+            emit(lifecycle(lifecycle_kind::zombie));
+            begin_close(now, close_code_reconnect, disconnect_cause::zombie);
+            return;
+        }
         const auto ready = limiter_.ready_at(send_kind::heartbeat, now);
         if (ready > now) {
             next_beat_ = ready; // only when the server flooded op 1 requests

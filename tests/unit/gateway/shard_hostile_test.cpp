@@ -216,3 +216,55 @@ TEST(shard_hostile, a_missing_hello_is_named_as_the_cause) {
 }
 
 } // namespace
+
+namespace {
+
+// --- Clock jumps and suspends
+
+TEST(shard_hostile, a_suspend_of_hours_resumes_at_once_without_a_burst_of_beats) {
+    shard_harness h;
+    h.random = 0.0;
+    h.bring_up(41'250);
+    h.advance(0ms);
+    h.ack();
+    h.dispatch(2, "MESSAGE_CREATE");
+    // The process sleeps for three hours (a laptop lid, SIGSTOP): the next input is one deadline
+    // long overdue.
+    const auto m = h.mark();
+    h.now += 3h;
+    h.shard.on_deadline(h.now);
+    h.drain();
+    EXPECT_TRUE(h.sent_since(m).empty()) << "no heartbeat into a connection missed for hours";
+    ASSERT_EQ(h.lifecycle_since(m, lifecycle_kind::zombie).size(), 1U);
+    const auto closes = h.since<gw::action::send_close>(m);
+    ASSERT_EQ(closes.size(), 1U);
+    EXPECT_EQ(closes[0].code, gw::close_code_reconnect) << "the session is kept for a resume";
+    h.closed(gw::close_code_reconnect);
+    const auto c = h.mark();
+    h.advance(10'000ms);
+    const auto connects = h.since<gw::action::connect>(c);
+    ASSERT_EQ(connects.size(), 1U);
+    h.connected();
+    const auto r = h.mark();
+    h.hello();
+    const auto sent = h.sent_since(r);
+    ASSERT_FALSE(sent.empty());
+    EXPECT_TRUE(starts_with(sent[0], resume_prefix));
+    EXPECT_NE(sent[0].find(R"("seq":2)"), std::string::npos);
+}
+
+TEST(shard_hostile, a_jump_shorter_than_an_interval_just_beats) {
+    shard_harness h;
+    h.random = 0.0;
+    h.bring_up(41'250);
+    h.advance(0ms);
+    h.ack();
+    const auto m = h.mark();
+    h.now += 50'000ms; // one beat late, not two: the connection may well be fine
+    h.shard.on_deadline(h.now);
+    h.drain();
+    EXPECT_EQ(h.sent_since(m).size(), 1U);
+    EXPECT_TRUE(h.lifecycle_since(m, lifecycle_kind::zombie).empty());
+}
+
+} // namespace
