@@ -37,13 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     input in(data, size);
     gw::shard_config config;
     config.token = gw::secret("fuzz-token");
-    config.transport_compression = gw::compression::none;
+    constexpr gw::compression compressions[] = {gw::compression::none, gw::compression::zlib_stream,
+                                                gw::compression::zstd_stream};
+    config.transport_compression = compressions[in.byte() % 3];
     double random = 0.5;
     gw::shard shard(config, [&random] { return random; });
     gw::time_point now{};
     bool permitted = false;
     bool fatal = false;
-    std::deque<gw::time_point> sends;
+    std::deque<gw::time_point> sends; // this connection's (Discord limits each connection)
+    int beats_this_step = 0;
 
     auto drain = [&] {
         while (auto a = shard.poll_action()) {
@@ -56,6 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         std::abort(); // Identify without a permit
                     }
                     permitted = false;
+                }
+                if (s->payload.starts_with(R"({"op":1,)") && ++beats_this_step > 1) {
+                    std::abort(); // a burst of beats (after a time jump)
                 }
                 sends.push_back(now);
                 while (!sends.empty() && sends.front() + std::chrono::seconds(60) <= now) {
@@ -73,8 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     shard.start(now);
     drain();
     while (!in.empty()) {
-        switch (in.byte() % 10) {
-        case 0: shard.on_connected(now); break;
+        beats_this_step = 0;
+        switch (in.byte() % 13) {
+        case 0:
+            sends.clear();
+            shard.on_connected(now);
+            break;
         case 1: shard.on_text(now, canned[in.byte() % std::size(canned)]); break;
         case 2: shard.on_text(now, in.bytes(in.byte())); break;
         case 3: {
@@ -104,6 +114,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         }
         case 9: random = in.byte() / 256.0; break;
+        case 10: {
+            // A suspend or a clock jump: minutes to days in one step.
+            now += std::chrono::minutes(1 + in.byte()) * (1 + in.byte() % 4 * 60);
+            if (auto d = shard.next_deadline(); d && *d <= now) {
+                shard.on_deadline(now);
+            }
+            break;
+        }
+        case 11: {
+            // A gateway flooding op 1 requests: answered only from unreserved slots.
+            for (int i = 0, n = in.byte(); i < n; ++i) {
+                beats_this_step = 0;
+                shard.on_text(now, R"({"op":1,"d":null})");
+                drain();
+            }
+            break;
+        }
+        case 12: {
+            constexpr std::errc causes[] = {std::errc::connection_refused, std::errc::timed_out,
+                                            std::errc::connection_reset, std::errc::io_error};
+            const auto cause = causes[in.byte() % std::size(causes)];
+            shard.on_transport_error(now, std::make_error_code(cause), in.bytes(in.byte() % 64));
+            break;
+        }
         default: break;
         }
         drain();

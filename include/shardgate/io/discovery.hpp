@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace shardgate::io {
@@ -47,6 +48,12 @@ struct discovery_options {
 /// @return A `discovery_error`, or a system/TLS error code for network failures.
 [[nodiscard]] std::error_code discover(const discovery_options& options, gateway_bot_info& out,
                                        std::string& detail);
+
+/// Reads the body of a `GET /gateway/bot` answer (what `discover` does with a 200).
+/// @param detail A one-line explanation when it returns `discovery_error::bad_response`: a field
+/// missing or of the wrong type, or a gateway URL that is not ws:// or wss:// (quoted, printable).
+[[nodiscard]] std::error_code parse_gateway_bot(std::string_view body, gateway_bot_info& out,
+                                                std::string& detail);
 
 } // namespace shardgate::io
 
