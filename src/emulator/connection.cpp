@@ -124,6 +124,7 @@ struct connection::impl final : detail::connection_sink {
     void inject_zombie(time_point now, bool silent);
     void inject_drop(time_point now);
     void inject_heartbeat_request(time_point now);
+    bool inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount);
     bool dispatch(time_point now, std::string_view t, std::string_view d_json);
     bool flood(time_point now, std::string_view t, std::uint64_t count, bool prepared);
 
@@ -190,6 +191,8 @@ private:
     bool zombie_ = false;
     bool silent_ = false; ///< A silent zombie: nothing is written any more.
     bool moved_from_unidentified_ = false;
+    bool bad_resume_url_ = false; ///< Hostile: READY's resume_gateway_url is not a URL.
+    void start_hostile(time_point now, hostile_mode mode);
 };
 
 namespace {
@@ -226,6 +229,13 @@ connection::impl::impl(world& w, std::uint64_t id, const connect_params& params,
         // Only JSON is emulated; an ETF client would not understand our frames anyway.
         close_with(now, code(close_code::decode_error), "etf is not emulated", true);
         return;
+    }
+    if (const auto mode = ws_.take_armed_hostile()) {
+        start_hostile(now, *mode);
+        if (*mode != hostile_mode::ready_before_hello && *mode != hostile_mode::bad_resume_url) {
+            heartbeat_deadline_ = now + ws_.config.heartbeat_interval + ws_.config.heartbeat_grace;
+            return; // a hostile Hello instead of ours
+        }
     }
     const auto interval = ws_.config.heartbeat_interval;
     std::string d;
@@ -473,7 +483,8 @@ void connection::impl::start_session(time_point now, const identify_command& f) 
 
     ready_params params;
     params.session_id = s.id;
-    params.resume_gateway_url = ws_.config.public_ws_url;
+    params.resume_gateway_url =
+        bad_resume_url_ ? std::string(bad_resume_gateway_url) : ws_.config.public_ws_url;
     if (f.sharded) {
         params.shard_id = f.shard_id;
     }
@@ -789,6 +800,95 @@ void connection::impl::inject_heartbeat_request(time_point now) {
     send_op(opcode::heartbeat, "null");
 }
 
+// A hostile mode armed for this connection, at its start.
+void connection::impl::start_hostile(time_point now, hostile_mode mode) {
+    log(now, log_event::fault_injected{.fault = injected_fault::hostile,
+                                       .mode = std::string(to_string(mode))});
+    switch (mode) {
+    case hostile_mode::hello_without_interval:
+    case hostile_mode::hello_zero_interval:
+    case hostile_mode::hello_huge_interval: send_payload(hostile_hello(mode)); break;
+    case hostile_mode::ready_before_hello: {
+        ready_params params;
+        params.session_id = "hostile-ready-before-hello";
+        params.resume_gateway_url = ws_.config.public_ws_url;
+        std::string frame;
+        json_writer w(frame);
+        w.begin_object().key("op").uint_value(0).key("s").uint_value(1);
+        w.key("t").string_value("READY").key("d").raw_value(ready_body(ws_.content, params));
+        w.end_object();
+        send_payload(frame);
+        break;
+    }
+    case hostile_mode::bad_resume_url: bad_resume_url_ = true; break;
+    case hostile_mode::compression_bomb:
+    case hostile_mode::oversized_frame:
+    case hostile_mode::heartbeat_burst:
+    case hostile_mode::silence: break; // act on open connections only
+    }
+}
+
+bool connection::impl::inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount) {
+    if (!open_ || acts_at_connection_start(mode)) {
+        return false;
+    }
+    last_now_ = now;
+    switch (mode) {
+    case hostile_mode::compression_bomb: {
+        if (deflater_.mode() != gateway::compression::zlib_stream || silent_) {
+            return false; // the bomb is made of zlib-stream blocks
+        }
+        amount = amount != 0 ? amount : default_bomb_bytes;
+        auto& cache = ws_.bomb_cache;
+        if (!cache || cache->first != amount) {
+            cache.emplace(amount, zlib_bomb(amount, zlib_options(ws_.config)));
+        }
+        log(now, log_event::fault_injected{.fault = injected_fault::hostile,
+                                           .count = amount,
+                                           .mode = std::string(to_string(mode))});
+        actions_.emplace_back(server_action::send{cache->second, true});
+        // The client's inflater window now holds the bomb, not what our deflater refers to:
+        // anything more we compressed would inflate to garbage. Nothing more is sent.
+        silent_ = true;
+        return true;
+    }
+    case hostile_mode::oversized_frame: {
+        if (!authenticated_ || session_ == nullptr) {
+            return false;
+        }
+        amount = amount != 0 ? amount : default_oversized_bytes;
+        log(now, log_event::fault_injected{.fault = injected_fault::hostile,
+                                           .count = amount,
+                                           .mode = std::string(to_string(mode))});
+        std::string d = R"({"content":")";
+        d.append(static_cast<std::size_t>(amount), 'x');
+        d += R"("})";
+        send_dispatch("MESSAGE_CREATE", d);
+        return true;
+    }
+    case hostile_mode::heartbeat_burst:
+        amount = amount != 0 ? amount : default_heartbeat_burst;
+        log(now, log_event::fault_injected{.fault = injected_fault::hostile,
+                                           .count = amount,
+                                           .mode = std::string(to_string(mode))});
+        for (std::uint64_t i = 0; i < amount; ++i) {
+            send_op(opcode::heartbeat, "null");
+        }
+        return true;
+    case hostile_mode::silence:
+        log(now, log_event::fault_injected{.fault = injected_fault::hostile,
+                                           .mode = std::string(to_string(mode))});
+        zombie_ = true;
+        return true;
+    case hostile_mode::hello_without_interval:
+    case hostile_mode::hello_zero_interval:
+    case hostile_mode::hello_huge_interval:
+    case hostile_mode::ready_before_hello:
+    case hostile_mode::bad_resume_url: break;
+    }
+    return false;
+}
+
 bool connection::impl::dispatch(time_point now, std::string_view t, std::string_view d_json) {
     if (!open_ || !authenticated_ || session_ == nullptr) {
         return false;
@@ -884,6 +984,10 @@ void connection::inject_heartbeat_request(time_point now) {
 
 bool connection::dispatch(time_point now, std::string_view t, std::string_view d_json) {
     return impl_->dispatch(now, t, d_json);
+}
+
+bool connection::inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount) {
+    return impl_->inject_hostile(now, mode, amount);
 }
 
 bool connection::flood(time_point now, std::string_view t, std::uint64_t count, bool prepared) {

@@ -26,6 +26,8 @@ constexpr std::uint16_t method_not_allowed = 405;
 constexpr std::uint16_t upgrade_required = 426;
 } // namespace status
 
+/// Most connections one `POST /_emulator/hostile` arms.
+constexpr std::int64_t max_hostile_connections = 1'000;
 /// Largest `count` of one flood request.
 constexpr std::uint64_t max_flood_count = 100'000'000;
 /// Largest `count` of a prepared flood, whose frames are all held at once (~1.1 GB uncompressed).
@@ -285,8 +287,9 @@ std::optional<std::uint32_t> parse_shard_id(std::string_view text) {
 }
 
 std::optional<fault_kind> parse_fault(std::string_view name) {
-    for (const auto f : {fault_kind::close, fault_kind::reconnect, fault_kind::invalidate,
-                         fault_kind::zombie, fault_kind::drop, fault_kind::heartbeat}) {
+    for (const auto f :
+         {fault_kind::close, fault_kind::reconnect, fault_kind::invalidate, fault_kind::zombie,
+          fault_kind::drop, fault_kind::heartbeat, fault_kind::hostile}) {
         if (name == to_string(f)) {
             return f;
         }
@@ -341,6 +344,9 @@ private:
     http_response shard_command(std::uint32_t shard, fault_kind fault, std::string_view body);
     http_response dispatch(std::string_view body);
     http_response flood(std::string_view body);
+    http_response arm_hostile(std::string_view body);
+    /// Reads a hostile fault's mode and amount into `effect`; an answer when they are bad.
+    std::optional<http_response> read_hostile(const control_body& o, inject_fault& effect);
 
     world& world_;
     time_point now_;
@@ -413,6 +419,9 @@ http_response router::control(std::string_view rest, const http_request& req) {
     if (rest == "flood") {
         return post ? flood(req.body) : method_not_allowed("POST");
     }
+    if (rest == "hostile") {
+        return post ? arm_hostile(req.body) : method_not_allowed("POST");
+    }
     constexpr std::string_view shards = "shards/";
     if (!rest.starts_with(shards)) {
         return not_found();
@@ -472,12 +481,104 @@ http_response router::shard_command(std::uint32_t shard, fault_kind fault, std::
             effect.resumable = v->boolean;
         }
     }
+    if (fault == fault_kind::hostile) {
+        if (auto bad = read_hostile(*o, effect)) {
+            return *bad;
+        }
+    }
     const auto n = run_(effect);
+    if (n == 0 && fault == fault_kind::hostile) {
+        return json_response(status::not_found,
+                             error_json("no open connection of shard " + std::to_string(shard) +
+                                        " took it (compression_bomb needs "
+                                        "compress=zlib-stream, oversized_frame a live session)"));
+    }
     if (n == 0) {
         return json_response(status::not_found,
                              error_json("no open connection has shard " + std::to_string(shard)));
     }
     return json_response(status::ok, ok_json(n));
+}
+
+std::optional<http_response> router::read_hostile(const control_body& o, inject_fault& effect) {
+    const auto* m = o.find("mode");
+    const auto mode = m != nullptr && m->type == detail::od::json_type::string
+                          ? parse_hostile_mode(m->text)
+                          : std::nullopt;
+    if (!mode) {
+        return bad_request("\"mode\" must be one of compression_bomb, oversized_frame, "
+                           "heartbeat_burst, silence, e.g. {\"mode\":\"compression_bomb\"}");
+    }
+    if (acts_at_connection_start(*mode)) {
+        return bad_request("\"" + std::string(to_string(*mode)) +
+                           "\" acts when a connection starts: POST /_emulator/hostile "
+                           "{\"mode\":\"" +
+                           std::string(to_string(*mode)) +
+                           "\",\"connections\":1} arms it for the next connection");
+    }
+    effect.hostile = *mode;
+    const auto amount = [&](std::string_view key, std::uint64_t max) -> bool {
+        bool bad = false;
+        const auto v = o.integer(key, bad);
+        if (bad || (v && (*v < 1 || static_cast<std::uint64_t>(*v) > max))) {
+            return false;
+        }
+        effect.amount = v ? static_cast<std::uint64_t>(*v) : 0;
+        return true;
+    };
+    switch (*mode) {
+    case hostile_mode::compression_bomb:
+        if (!amount("bytes", max_bomb_bytes)) {
+            return bad_request("\"bytes\" must be an integer from 1 to 4294967296");
+        }
+        break;
+    case hostile_mode::oversized_frame:
+        if (!amount("bytes", max_oversized_bytes)) {
+            return bad_request("\"bytes\" must be an integer from 1 to 268435456");
+        }
+        break;
+    case hostile_mode::heartbeat_burst:
+        if (!amount("count", max_heartbeat_burst)) {
+            return bad_request("\"count\" must be an integer from 1 to 10000");
+        }
+        break;
+    default: break;
+    }
+    return std::nullopt;
+}
+
+http_response router::arm_hostile(std::string_view body) {
+    std::string why;
+    const auto o = parse_body(body, why);
+    if (!o) {
+        return bad_request(why);
+    }
+    const auto* m = o->find("mode");
+    const auto mode = m != nullptr && m->type == detail::od::json_type::string
+                          ? parse_hostile_mode(m->text)
+                          : std::nullopt;
+    if (!mode) {
+        return bad_request("\"mode\" must be one of hello_without_interval, hello_zero_interval, "
+                           "hello_huge_interval, ready_before_hello, bad_resume_url, e.g. "
+                           "{\"mode\":\"ready_before_hello\",\"connections\":1}");
+    }
+    if (!acts_at_connection_start(*mode)) {
+        return bad_request("\"" + std::string(to_string(*mode)) +
+                           "\" acts on an open connection: POST /_emulator/shards/{id}/hostile "
+                           "{\"mode\":\"" +
+                           std::string(to_string(*mode)) + "\"}");
+    }
+    bool bad = false;
+    const auto connections = o->integer("connections", bad);
+    if (bad || (connections && (*connections < 1 || *connections > max_hostile_connections))) {
+        return bad_request("\"connections\" must be an integer from 1 to 1000");
+    }
+    const auto armed =
+        world_.arm_hostile(*mode, connections ? static_cast<std::size_t>(*connections) : 1);
+    std::string out;
+    json_writer w(out);
+    w.begin_object().key("ok").bool_value(true).key("armed").uint_value(armed).end_object();
+    return json_response(status::ok, std::move(out));
 }
 
 http_response router::dispatch(std::string_view body) {
@@ -590,6 +691,7 @@ std::string_view to_string(fault_kind fault) noexcept {
     case fault_kind::silent_zombie: return "silent_zombie";
     case fault_kind::drop: return "drop";
     case fault_kind::heartbeat: return "heartbeat";
+    case fault_kind::hostile: return "hostile";
     }
     return "close";
 }
@@ -609,6 +711,7 @@ bool apply_effect(connection& c, const control_effect& effect, time_point now) {
         case fault_kind::silent_zombie: c.inject_zombie(now, true); break;
         case fault_kind::drop: c.inject_drop(now); break;
         case fault_kind::heartbeat: c.inject_heartbeat_request(now); break;
+        case fault_kind::hostile: return c.inject_hostile(now, f->hostile, f->amount);
         }
         return true;
     }

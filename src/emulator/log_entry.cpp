@@ -71,6 +71,12 @@ void write_details(json_writer& w, const ev::fault_injected& e) {
     case injected_fault::flood:
         w.key("t").string_value(e.t).key("count").uint_value(e.count);
         break;
+    case injected_fault::hostile:
+        w.key("mode").string_value(e.mode);
+        if (e.count != 0) {
+            w.key("count").uint_value(e.count);
+        }
+        break;
     case injected_fault::reconnect:
     case injected_fault::drop:
     case injected_fault::heartbeat_request: break;
@@ -193,6 +199,7 @@ std::string_view to_string(injected_fault fault) noexcept {
     case injected_fault::drop: return "drop";
     case injected_fault::heartbeat_request: return "heartbeat_request";
     case injected_fault::flood: return "flood";
+    case injected_fault::hostile: return "hostile";
     }
     return "close";
 }

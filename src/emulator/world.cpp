@@ -347,6 +347,26 @@ const std::deque<log_entry>& world::log() const noexcept {
     return state_->log_entries;
 }
 
+std::optional<hostile_mode> world::state::take_armed_hostile() {
+    if (armed_hostile.empty()) {
+        return std::nullopt;
+    }
+    const auto mode = armed_hostile.front();
+    armed_hostile.pop_front();
+    return mode;
+}
+
+std::size_t world::arm_hostile(hostile_mode mode, std::size_t connections) {
+    auto& armed = state_->armed_hostile;
+    if (!acts_at_connection_start(mode)) {
+        return 0;
+    }
+    const auto n =
+        std::min(connections, max_armed_hostile - std::min(max_armed_hostile, armed.size()));
+    armed.insert(armed.end(), n, mode);
+    return n;
+}
+
 std::size_t world::replay_bytes() const noexcept {
     return state_->replay_bytes;
 }

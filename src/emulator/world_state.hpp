@@ -8,6 +8,7 @@
 #include "shardgate/emulator/client_command.hpp"
 #include "shardgate/emulator/config.hpp"
 #include "shardgate/emulator/content.hpp"
+#include "shardgate/emulator/hostile.hpp"
 #include "shardgate/emulator/log_entry.hpp"
 #include "shardgate/emulator/stats.hpp"
 #include "shardgate/emulator/world.hpp"
@@ -24,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace shardgate::emulator {
@@ -117,6 +119,13 @@ struct world::state {
     [[nodiscard]] bool token_ok(std::string_view token) const;
     /// Discord's penalty for running out of session starts: every session ends, the token is reset.
     void reset_token(time_point now);
+
+    // Hostile modes armed for the next connections (hostile.hpp), oldest first.
+    std::deque<hostile_mode> armed_hostile;
+    /// The last compression bomb built, by inflated size: building one costs ~1 s per GiB.
+    std::optional<std::pair<std::uint64_t, std::vector<std::byte>>> bomb_cache;
+    /// The mode the next connection starts with, if one is armed.
+    std::optional<hostile_mode> take_armed_hostile();
 
     // op 8 "everyone" requests: 1 per guild per application per 30 s.
     std::unordered_map<snowflake, time_point> members_everyone_at;

@@ -168,6 +168,11 @@ public:
     void inject_drop(time_point now);
     /// Send op 1, asking for an immediate heartbeat.
     void inject_heartbeat_request(time_point now);
+    /// Act as a hostile gateway in `mode` (hostile.hpp; only the modes for open connections).
+    /// @param amount The mode's size or count; 0 for its default.
+    /// @return Whether the connection took it: a compression bomb needs `compress=zlib-stream`,
+    /// an oversized frame a live session.
+    bool inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount = 0);
     /// Send a dispatch on the session (sequenced, kept for replay). Ignored before READY.
     /// @param d_json The `d` as JSON text; checked, never sent unless valid.
     /// @return false if the connection has no live session or `d_json` is not valid JSON.

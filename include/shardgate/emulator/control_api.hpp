@@ -29,6 +29,17 @@
 ///   `{"silent":true}` for zombie): 200 `{"ok":true,"connections":K}`, 404 when no open connection
 ///   has the shard, 400 `{"ok":false,"error":"..."}` for a bad id or body; another method: 405 with
 ///   `Allow: POST`; an unknown action: 404.
+/// - `POST /_emulator/shards/{id}/hostile` `{"mode":M}` with M one of `compression_bomb`
+///   (optional `"bytes"`: inflated size, default 256 MiB, at most 4 GiB; needs a zlib-stream
+///   connection), `oversized_frame` (`"bytes"` of content, default 16 MiB, at most 256 MiB; needs
+///   a live session), `heartbeat_burst` (`"count"` op 1s, default 200, at most 10000), `silence`:
+///   200 with `connections`, 404 when no open connection of the shard took it, 400 for a mode that
+///   acts at connection start (it names `/_emulator/hostile`) or a bad amount.
+/// - `POST /_emulator/hostile` `{"mode":M,"connections":N}` with M one of
+///   `hello_without_interval`, `hello_zero_interval`, `hello_huge_interval`, `ready_before_hello`,
+///   `bad_resume_url` (`connections` 1 to 1000, default 1): the next N connections start that way:
+///   200 `{"ok":true,"armed":N}` (fewer when 10000 are already armed); 400 for a mode that acts on
+///   open connections (it names the per-shard route); another method: 405.
 /// - `POST /_emulator/dispatch` `{"t":"NAME","d":{...},"shard":N}` (`d` defaults to `{}`, no
 ///   `shard` means every identified connection): 200 with `connections`; when no open connection
 ///   has the shard, into its sessions waiting for a Resume: 200
@@ -54,6 +65,7 @@
 /// world (world.hpp).
 /// @see https://discord.com/developers/docs/events/gateway#get-gateway-bot
 
+#include "shardgate/emulator/hostile.hpp"
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/time.hpp"
 
@@ -81,10 +93,11 @@ enum class fault_kind : std::uint8_t {
                    ///< `{"silent":true}`.
     drop,          ///< Cut the TCP connection without a close frame.
     heartbeat,     ///< op 1: ask for a heartbeat now.
+    hostile,       ///< Act as a hostile gateway (`hostile_mode`, hostile.hpp).
 };
 
-/// "close", "reconnect", "invalidate", "zombie", "silent_zombie", "drop", "heartbeat" (the path
-/// segments of the control API, plus silent_zombie).
+/// "close", "reconnect", "invalidate", "zombie", "silent_zombie", "drop", "heartbeat", "hostile"
+/// (the path segments of the control API, plus silent_zombie).
 [[nodiscard]] std::string_view to_string(fault_kind fault) noexcept;
 
 /// Inject `fault` into every open connection that identified or resumed as `shard`.
@@ -94,6 +107,10 @@ struct inject_fault {
     /// For `close`: any code a server may send.
     std::uint16_t close_code = static_cast<std::uint16_t>(gateway::close_code::unknown_error);
     bool resumable = false; ///< For `invalidate`: op 9's `d`.
+    /// For `hostile`: the mode (one that acts on open connections) and its size or count (0: the
+    /// mode's default).
+    hostile_mode hostile = hostile_mode::silence;
+    std::uint64_t amount = 0;
 };
 /// Send a dispatch named `t` with `d_json` on the live sessions of `shard` (of every shard with
 /// nullopt).

@@ -38,9 +38,11 @@ enum class injected_fault : std::uint8_t {
     drop,              ///< The TCP connection cut without a close frame.
     heartbeat_request, ///< op 1, asking for a heartbeat now.
     flood,             ///< `count` generated dispatches of kind `t`.
+    hostile,           ///< A hostile gateway `mode` (hostile.hpp), with its `count` if any.
 };
 
-/// "close", "reconnect", "invalid_session", "zombie", "drop", "heartbeat_request", "flood".
+/// "close", "reconnect", "invalid_session", "zombie", "drop", "heartbeat_request", "flood",
+/// "hostile".
 [[nodiscard]] std::string_view to_string(injected_fault fault) noexcept;
 
 /// What happened, one struct per `"event"` of the log (the struct's name is the event's name,
@@ -117,6 +119,7 @@ struct fault_injected {
     bool silent = false;
     std::string t{};
     std::uint64_t count = 0;
+    std::string mode{}; ///< For `hostile`: the mode's name.
 };
 /// A dispatch injected through the control API (generated traffic is not logged); `detached`
 /// when it went into a session whose client is away, to be replayed on Resume.

@@ -6,6 +6,7 @@
 
 #include "shardgate/emulator/catalog.hpp"
 #include "shardgate/emulator/config.hpp"
+#include "shardgate/emulator/hostile.hpp"
 #include "shardgate/emulator/log_entry.hpp"
 #include "shardgate/emulator/stats.hpp"
 #include "shardgate/gateway/time.hpp"
@@ -132,6 +133,14 @@ public:
     /// numbers, so a flood of any size costs at most one buffer's worth.
     detached_flood flood_to_detached(time_point now, std::uint32_t shard, std::string_view t,
                                      std::uint64_t count);
+
+    /// Arms a hostile mode that acts at connection start (hostile.hpp) for the next `connections`
+    /// connections, after those already armed; `POST /_emulator/hostile` uses it. At most
+    /// `max_armed_hostile` are kept armed.
+    /// @return How many were armed (fewer than asked past the bound; 0 for a mode that acts on open
+    /// connections).
+    std::size_t arm_hostile(hostile_mode mode, std::size_t connections);
+    static constexpr std::size_t max_armed_hostile = 10'000;
 
     /// Bytes of frames the replay buffers of every session hold, each at most
     /// `replay_buffer_bytes` (and `replay_buffer_events` frames).

@@ -19,11 +19,11 @@
 ///   token); `/api/v9/` is accepted too.
 /// - A WebSocket upgrade on any path: the gateway, honouring `v`, `encoding` and `compress`.
 /// - The control API under `/_emulator/`: `GET stats`, `GET log`,
-///   `POST shards/{id}/{close,reconnect,invalidate,zombie,drop,heartbeat}`, `POST dispatch`,
-///   `POST flood`. Answers `{"ok":true,"connections":K}`, 404 when no open connection has the
-///   shard, 400 for a bad body. With `config.control_token` set, each needs
-///   `Authorization: Bearer <token>` (401 otherwise); without one the server listens on loopback
-///   only.
+///   `POST shards/{id}/{close,reconnect,invalidate,zombie,drop,heartbeat,hostile}`,
+///   `POST hostile`, `POST dispatch`, `POST flood`. Answers `{"ok":true,"connections":K}`, 404 when
+///   no open connection has the shard, 400 for a bad body. With `config.control_token` set, each
+///   needs `Authorization: Bearer <token>` (401 otherwise); without one the server listens on
+///   loopback only.
 ///
 /// @see https://discord.com/developers/docs/events/gateway
 
@@ -70,7 +70,8 @@ struct emulator_server_options {
 };
 
 /// A fault the control API injects into a shard's connections (DESIGN.md, "shardgate serve"):
-/// close, reconnect, invalidate, zombie, silent_zombie, drop, heartbeat. `to_string` gives
+/// close, reconnect, invalidate, zombie, silent_zombie, drop, heartbeat, hostile (through
+/// `inject`: `silence`). `to_string` gives
 /// "close", "reconnect", ... as in the control API's paths.
 using emulator_fault = emulator::fault_kind;
 using emulator::to_string;

@@ -508,6 +508,37 @@ TEST_F(emulator_server_test, dispatch_to_a_shard_that_is_away_is_replayed_on_res
     EXPECT_EQ(again.next_payload().at("t").as_string(), "RESUMED");
 }
 
+TEST_F(emulator_server_test, hostile_heartbeat_burst_and_bomb_reach_the_client) {
+    ws_client c(port_, "v=10&encoding=json&compress=zlib-stream", gw::compression::zlib_stream);
+    c.identify(routed_guilds());
+    auto r = post(port_, "/_emulator/shards/0/hostile", R"({"mode":"heartbeat_burst","count":50})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_EQ(c.next_payload().at("op").as_int64(), 1);
+    }
+    // The default bomb inflates past what the client's inflater accepts (64 MiB).
+    r = post(port_, "/_emulator/shards/0/hostile", R"({"mode":"compression_bomb"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    try {
+        static_cast<void>(c.next());
+        ADD_FAILURE() << "the bomb inflated within the client's limit";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("inflate"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(emulator_server_test, hostile_hello_is_armed_for_the_next_connection) {
+    const auto r = post(port_, "/_emulator/hostile", R"({"mode":"hello_without_interval"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ws_client bad(port_);
+    const auto hello = bad.next_payload();
+    EXPECT_EQ(hello.at("op").as_int64(), 10);
+    EXPECT_TRUE(hello.at("d").as_object().empty());
+    ws_client good(port_);
+    EXPECT_EQ(good.next_payload().at("d").at("heartbeat_interval").as_int64(),
+              test_config().heartbeat_interval.count());
+}
+
 TEST_F(emulator_server_test, flood_of_1000_arrives_complete_and_in_order) {
     ws_client c(port_, "v=10&encoding=json&compress=zlib-stream", gw::compression::zlib_stream);
     c.identify(routed_guilds());

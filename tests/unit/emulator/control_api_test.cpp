@@ -234,6 +234,60 @@ TEST(emulator_control_api, shard_commands_become_typed_faults) {
     }
 }
 
+TEST(emulator_control_api, hostile_modes_for_open_connections_become_typed_faults) {
+    control_fixture f;
+    const auto r =
+        f.post("/_emulator/shards/3/hostile", R"({"mode":"compression_bomb","bytes":1024})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto e = f.only_effect<emu::inject_fault>();
+    EXPECT_EQ(e.shard, 3U);
+    EXPECT_EQ(e.fault, emu::fault_kind::hostile);
+    EXPECT_EQ(e.hostile, emu::hostile_mode::compression_bomb);
+    EXPECT_EQ(e.amount, 1024U);
+    f.effects.clear();
+    ASSERT_EQ(f.post("/_emulator/shards/0/hostile", R"({"mode":"heartbeat_burst"})").status, 200);
+    e = f.only_effect<emu::inject_fault>();
+    EXPECT_EQ(e.hostile, emu::hostile_mode::heartbeat_burst);
+    EXPECT_EQ(e.amount, 0U) << "the mode's default";
+    f.effects.clear();
+    for (const auto* bad :
+         {R"({})", R"({"mode":"bomb"})", R"({"mode":"heartbeat_burst","count":0})",
+          R"({"mode":"heartbeat_burst","count":10001})",
+          R"({"mode":"oversized_frame","bytes":"big"})", R"({"mode":"ready_before_hello"})"}) {
+        const auto b = f.post("/_emulator/shards/0/hostile", bad);
+        EXPECT_EQ(b.status, 400) << bad << " " << b.body;
+    }
+    EXPECT_NE(f.post("/_emulator/shards/0/hostile", R"({"mode":"ready_before_hello"})")
+                  .body.find("POST /_emulator/hostile"),
+              std::string::npos);
+    EXPECT_TRUE(f.effects.empty());
+    f.connections_that_take_it = 0;
+    const auto none = f.post("/_emulator/shards/0/hostile", R"({"mode":"compression_bomb"})");
+    EXPECT_EQ(none.status, 404);
+    EXPECT_NE(none.body.find("zlib-stream"), std::string::npos) << none.body;
+}
+
+TEST(emulator_control_api, hostile_start_modes_are_armed_for_the_next_connections) {
+    control_fixture f;
+    const auto r =
+        f.post("/_emulator/hostile", R"({"mode":"hello_zero_interval","connections":2})");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"ok":true,"armed":2})");
+    EXPECT_EQ(f.h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":0}})");
+    EXPECT_EQ(f.h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":0}})");
+    EXPECT_EQ(f.h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":1000}})");
+    EXPECT_EQ(f.post("/_emulator/hostile", R"({"mode":"ready_before_hello"})").body,
+              R"({"ok":true,"armed":1})");
+    const auto wrong = f.post("/_emulator/hostile", R"({"mode":"compression_bomb"})");
+    EXPECT_EQ(wrong.status, 400);
+    EXPECT_NE(wrong.body.find("/_emulator/shards/{id}/hostile"), std::string::npos) << wrong.body;
+    EXPECT_EQ(
+        f.post("/_emulator/hostile", R"({"mode":"bad_resume_url","connections":1001})").status,
+        400);
+    EXPECT_EQ(f.get("/_emulator/hostile").status, 405);
+    EXPECT_TRUE(f.effects.empty());
+}
+
 TEST(emulator_control_api, shard_command_for_a_shard_without_connections_is_404) {
     control_fixture f;
     f.connections_that_take_it = 0;
