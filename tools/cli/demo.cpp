@@ -18,8 +18,11 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <mutex>
 #include <ostream>
+#include <random>
+#include <span>
 #include <thread>
 
 namespace shardgate::cli {
@@ -38,6 +41,8 @@ struct fault_step {
     io::emulator_fault fault;
     std::string_view name; ///< In the summary, the feed and the metrics' `fault` label.
     std::string_view description;
+    std::uint16_t close_code = 4000; ///< For `close`.
+    bool resumable = true;           ///< For `invalidate`.
 };
 constexpr std::array fault_cycle{
     fault_step{io::emulator_fault::close, "close", "close 4000 (Unknown error)"},
@@ -48,6 +53,29 @@ constexpr std::array fault_cycle{
     fault_step{io::emulator_fault::silent_zombie, "zombie",
                "zombie connection (goes silent: no heartbeat ACKs, no events)"},
     fault_step{io::emulator_fault::drop, "drop", "TCP drop without a close frame"},
+};
+
+/// `--chaos`: every fault the gateway may do without ending the bot (no 4004, 4010-4014), drawn at
+/// random. A shard must resume where the session lives and identify afresh where it does not.
+constexpr std::array chaos_menu{
+    fault_step{io::emulator_fault::close, "close_4000", "close 4000 (Unknown error)", 4000},
+    fault_step{io::emulator_fault::close, "close_4001", "close 4001 (Unknown opcode)", 4001},
+    fault_step{io::emulator_fault::close, "close_4002", "close 4002 (Decode error)", 4002},
+    fault_step{io::emulator_fault::close, "close_4003", "close 4003 (Not authenticated)", 4003},
+    fault_step{io::emulator_fault::close, "close_4005", "close 4005 (Already authenticated)", 4005},
+    fault_step{io::emulator_fault::close, "close_4007", "close 4007 (Invalid seq)", 4007},
+    fault_step{io::emulator_fault::close, "close_4008", "close 4008 (Rate limited)", 4008},
+    fault_step{io::emulator_fault::close, "close_4009", "close 4009 (Session timed out)", 4009},
+    fault_step{io::emulator_fault::close, "close_1001", "close 1001 (Going away)", 1001},
+    fault_step{io::emulator_fault::reconnect, "reconnect", "op 7 Reconnect"},
+    fault_step{io::emulator_fault::invalidate, "invalidate", "op 9 Invalid Session (resumable)"},
+    fault_step{io::emulator_fault::invalidate, "invalidate_gone",
+               "op 9 Invalid Session (not resumable)", 4000, false},
+    fault_step{io::emulator_fault::zombie, "zombie_acks", "zombie (no heartbeat ACKs)"},
+    fault_step{io::emulator_fault::silent_zombie, "zombie",
+               "zombie connection (goes silent: no heartbeat ACKs, no events)"},
+    fault_step{io::emulator_fault::drop, "drop", "TCP drop without a close frame"},
+    fault_step{io::emulator_fault::heartbeat, "heartbeat_request", "op 1 Heartbeat request"},
 };
 
 /// The validated command.
@@ -253,6 +281,8 @@ private:
             identifies_.fetch_add(1, std::memory_order_relaxed);
         } else if (e.kind == kind::resumed) {
             resumes_.fetch_add(1, std::memory_order_relaxed);
+        } else if (e.kind == kind::fatal) {
+            fatal_.fetch_add(1, std::memory_order_relaxed);
         }
         if (e.shard < resuming_.size()) {
             // Dispatches between Resume and RESUMED are the gateway's replay.
@@ -283,13 +313,25 @@ private:
         }
     }
 
-    /// The next fault of the cycle, on the next shard that has a connection.
+    /// The faults this run draws from: the cycle, or with `--chaos` the whole menu.
+    [[nodiscard]] std::span<const fault_step> faults() const {
+        return options_.chaos ? std::span<const fault_step>(chaos_menu)
+                              : std::span<const fault_step>(fault_cycle);
+    }
+
+    /// The next fault (of the cycle, or drawn), on the next shard (or a drawn one) that has a
+    /// connection.
     void inject_next_fault() {
-        const auto index = fault_index_ % fault_cycle.size();
-        const auto& step = fault_cycle[index];
+        const auto menu = faults();
+        const auto index = options_.chaos ? static_cast<std::size_t>(chaos_rng_() % menu.size())
+                                          : fault_index_ % menu.size();
+        const auto& step = menu[index];
+        if (options_.chaos) {
+            next_shard_ = static_cast<std::uint32_t>(chaos_rng_() % options_.shards);
+        }
         for (std::uint32_t tries = 0; tries < options_.shards; ++tries) {
             const auto shard = next_shard_++ % options_.shards;
-            if (server_.inject(shard, step.fault, 4000, true) == 0) {
+            if (server_.inject(shard, step.fault, step.close_code, step.resumable) == 0) {
                 continue;
             }
             ++fault_index_;
@@ -318,9 +360,9 @@ private:
         w.family("shardgate_demo_faults_total", "counter", "Faults the demo injected, by kind.");
         {
             const std::lock_guard lock(faults_mutex_);
-            for (std::size_t i = 0; i < fault_cycle.size(); ++i) {
-                w.sample("shardgate_demo_faults_total", {{"fault", fault_cycle[i].name}},
-                         faults_by_kind_[i]);
+            for (std::size_t i = 0; i < faults().size(); ++i) {
+                w.sample("shardgate_demo_faults_total", {{"fault", faults()[i].name}},
+                         faults_by_kind_.at(i));
             }
         }
         w.family("shardgate_demo_lost_events_total", "counter",
@@ -341,6 +383,11 @@ private:
         const auto max = latency_.percentile(100);
         const auto delivered = check_.delivered();
         const auto replayed = replayed_.load();
+        // What the emulator held against the shards (4008 for a send over the limit, ...).
+        std::map<std::uint16_t, std::uint64_t> violations;
+        if (const auto stats = server_.stats()) {
+            violations = stats->totals.violations;
+        }
         if (options_.json) {
             std::string line;
             gw::detail::json_writer w(line);
@@ -353,8 +400,14 @@ private:
             w.key("replayed").uint_value(replayed);
             w.key("faults").uint_value(faults_.load());
             w.key("faults_by_kind").begin_object();
-            for (std::size_t i = 0; i < fault_cycle.size(); ++i) {
-                w.key(fault_cycle[i].name).uint_value(faults_by_kind_[i]);
+            for (std::size_t i = 0; i < faults().size(); ++i) {
+                w.key(faults()[i].name).uint_value(faults_by_kind_.at(i));
+            }
+            w.end_object();
+            w.key("fatal").uint_value(fatal_.load());
+            w.key("emulator_violations").begin_object();
+            for (const auto& [code, n] : violations) {
+                w.key(std::to_string(code)).uint_value(n);
             }
             w.end_object();
             w.key("lost").uint_value(check_.lost());
@@ -371,12 +424,12 @@ private:
             out.flush();
             return;
         }
-        std::string faults;
-        for (std::size_t i = 0; i < fault_cycle.size(); ++i) {
-            const auto n = faults_by_kind_[i];
+        std::string by_kind;
+        for (std::size_t i = 0; i < faults().size(); ++i) {
+            const auto n = faults_by_kind_.at(i);
             if (n > 0) {
-                faults += (faults.empty() ? "" : ", ") + std::string(fault_cycle[i].name) + " " +
-                          std::to_string(n);
+                by_kind += (by_kind.empty() ? "" : ", ") + std::string(faults()[i].name) + " " +
+                           std::to_string(n);
             }
         }
         out << "shardgate demo: " << options_.shards << " shards for "
@@ -384,7 +437,7 @@ private:
             << "  events delivered  " << delivered << " ("
             << format_rate(seconds > 0 ? static_cast<double>(delivered) / seconds : 0.0) << "/s)\n"
             << "  faults injected   " << faults_.load()
-            << (faults.empty() ? std::string() : " (" + faults + ")") << '\n'
+            << (by_kind.empty() ? std::string() : " (" + by_kind + ")") << '\n'
             << "  identifies        " << identifies_.load() << '\n'
             << "  resumes           " << resumes_.load() << " (" << replayed
             << " events replayed)\n"
@@ -412,7 +465,9 @@ private:
     std::atomic<std::uint64_t> replayed_{0};
     std::vector<char> resuming_ = std::vector<char>(options_.shards, 0); // per shard, its thread's
     mutable std::mutex faults_mutex_;
-    std::array<std::uint64_t, fault_cycle.size()> faults_by_kind_{}; ///< By `fault_cycle` index.
+    std::array<std::uint64_t, chaos_menu.size()> faults_by_kind_{}; ///< By `faults()` index.
+    std::mt19937_64 chaos_rng_{options_.seed};
+    std::atomic<std::uint64_t> fatal_{0};
     // The loop's timer thread's.
     steady::time_point next_fault_ = steady::now();
     bool started_all_ = false;

@@ -21,7 +21,8 @@ struct demo_options {
     bool json = false;                    ///< `--json`: the summary as one JSON object on stdout
     std::optional<std::string> metrics{}; ///< `--metrics HOST:PORT`: /metrics and the page
     double fault_every = 3.0;             ///< `--fault-every SECONDS` (0: no faults)
-    double traffic = 20.0;                ///< `--traffic N`: dispatches per second per shard
+    bool chaos = false;    ///< `--chaos`: faults drawn at random (seeded) from every non-fatal kind
+    double traffic = 20.0; ///< `--traffic N`: dispatches per second per shard
     std::uint64_t seed = 1;               ///< `--seed N`
     std::string compress = "zlib-stream"; ///< `--compress zlib-stream|zstd-stream|none`
     unsigned threads = 1;                 ///< `--threads N`

@@ -20,6 +20,9 @@ subcommand register_demo(CLI::App& app) {
                     "HOST:PORT for Prometheus /metrics and the live status page at /");
     cmd->add_option("--fault-every", demo->fault_every, "Seconds between injected faults (0: none)")
         ->capture_default_str();
+    cmd->add_flag("--chaos", demo->chaos,
+                  "Faults drawn at random (from --seed) from every non-fatal close code, op 7, "
+                  "op 9 both ways, zombies silent and not, drops and op 1 requests");
     cmd->add_option("--traffic", demo->traffic, "Dispatches per second per shard")
         ->capture_default_str();
     cmd->add_option("--seed", demo->seed, "Seed of ids and traffic")->capture_default_str();
