@@ -565,8 +565,11 @@ check connection::impl::handle(time_point /*now*/, const voice_state_update_comm
 
 check connection::impl::handle(time_point now, const request_guild_members_command& c) {
     const auto& r = c.request;
-    if (r.query && r.query->empty() && r.limit == 0) {
-        // "Everyone" is limited to 1 per guild per 30 s for the whole application.
+    if (r.query && r.query->empty() && r.limit == 0 &&
+        ws_.content.find_guild(r.guild_id) != nullptr) {
+        // "Everyone" is limited to 1 per guild per 30 s for the whole application. Only the
+        // application's guilds are tracked (a guild it is not in gets `not_found` anyway), so the
+        // map holds at most one time per guild whatever ids clients send.
         auto [it, fresh] = ws_.members_everyone_at.try_emplace(r.guild_id, now);
         if (!fresh && now < it->second + members_everyone_interval) {
             const auto wait =

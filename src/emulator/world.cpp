@@ -190,7 +190,16 @@ void world::state::wake_connection(std::uint64_t id) const {
 }
 
 shard_counters& world::state::counters(std::optional<std::uint32_t> shard) {
-    return shard ? shard_stats[*shard] : unidentified;
+    if (!shard) {
+        return unidentified;
+    }
+    if (const auto it = shard_stats.find(*shard); it != shard_stats.end()) {
+        return it->second;
+    }
+    if (shard_stats.size() >= config.max_tracked_shards) {
+        return unidentified;
+    }
+    return shard_stats[*shard];
 }
 
 void world::state::log(time_point now, std::uint64_t connection, std::optional<std::uint32_t> shard,

@@ -127,7 +127,8 @@ struct world::state {
     /// The mode the next connection starts with, if one is armed.
     std::optional<hostile_mode> take_armed_hostile();
 
-    // op 8 "everyone" requests: 1 per guild per application per 30 s.
+    // op 8 "everyone" requests: 1 per guild per application per 30 s; only the application's
+    // guilds are kept (at most `config.guilds` entries).
     std::unordered_map<snowflake, time_point> members_everyone_at;
 
     // Connections ------------------------------------------------------------------------------

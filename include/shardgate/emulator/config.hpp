@@ -47,6 +47,10 @@ struct emulator_config {
     /// events, 10,000 of them held ~10 MB per session, and 64 shards grew a soak by ~1.2 MiB/s
     /// until every buffer was full. A Resume from before what is kept gets 4007.
     std::size_t replay_buffer_bytes = std::size_t{1} << 20U;
+    /// Shard ids with counters of their own in the statistics; what Identifies claim past this
+    /// many distinct ids is counted under "unidentified" (any client may claim any id below its
+    /// `n`, so the counters would otherwise grow with every claim).
+    std::size_t max_tracked_shards = 65'536;
     /// Bytes the action log may hold (entries and their strings, `footprint`); past it the oldest
     /// entries are dropped, as past `world::max_log_entries`.
     std::size_t log_byte_budget = 32U << 20U;

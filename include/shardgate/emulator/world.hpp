@@ -89,7 +89,8 @@ public:
     /// "totals":{...same keys...},"unidentified":{...same keys...},"sessions":N,
     /// "session_start_remaining":N,"token_reset":false,"log_dropped":N}`. `connections` counts
     /// connections under the shard they identified or resumed as (under "unidentified" until
-    /// then); `replayed` counts dispatches replayed on Resume; totals sum the shards and
+    /// then, and past `max_tracked_shards` distinct shard ids); `replayed` counts dispatches
+    /// replayed on Resume; totals sum the shards and
     /// "unidentified" (`last_seq`: the highest).
     [[nodiscard]] std::string stats_json() const;
     /// The log, oldest first: every client action with a timestamp in ms since the emulator

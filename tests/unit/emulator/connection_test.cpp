@@ -800,6 +800,21 @@ TEST(emulator_connection, request_guild_members_answers_with_chunks) {
     EXPECT_EQ(t.c->dispatches().back().d.find("nonce"), std::string::npos);
 }
 
+// The rate limit's memory is one time per guild of the application: requests for guilds the bot
+// is not in are not tracked (a client sending random guild ids grew the map without bound).
+TEST(emulator_connection, request_everyone_for_a_guild_the_bot_is_not_in_is_not_tracked) {
+    auto config = emulator_test_config();
+    config.allowed_privileged_intents = members_intent;
+    emulator_harness h(config);
+    auto& c = h.connect();
+    h.identify(c, gw::shard_id{0, 1}, guilds_intent | members_intent);
+    const auto everyone = R"({"op":8,"d":{"guild_id":"123456789","query":"","limit":0}})";
+    h.text(c, everyone);
+    EXPECT_EQ(c.dispatches().back().t, "GUILD_MEMBERS_CHUNK");
+    h.text(c, everyone);
+    EXPECT_EQ(c.dispatches().back().t, "GUILD_MEMBERS_CHUNK") << "not rate limited";
+}
+
 TEST(emulator_connection, request_everyone_is_rate_limited_per_guild) {
     auto config = emulator_test_config();
     config.allowed_privileged_intents = members_intent;

@@ -193,6 +193,23 @@ TEST(emulator_world, replay_bytes_count_the_frames_kept_and_stay_at_the_bound) {
     EXPECT_LE(h.world.replay_bytes(), config.replay_buffer_bytes);
 }
 
+// Identify claims any shard id below its `n`, even with a bad token: the per-shard counters are
+// bounded by a number of shard ids, past which claims are counted as "unidentified".
+TEST(emulator_world, per_shard_counters_are_bounded_by_max_tracked_shards) {
+    auto config = emulator_test_config();
+    config.max_tracked_shards = 4;
+    emulator_harness h(config);
+    for (std::uint32_t i = 0; i < 10; ++i) {
+        auto& c = h.connect();
+        h.text(c, emulator_harness::identify_frame("bad-token", gw::shard_id{i, 100}));
+        EXPECT_EQ(c.close_code(), 4004);
+    }
+    const auto stats = h.world.stats();
+    EXPECT_EQ(stats.shards.size(), 4U);
+    EXPECT_EQ(stats.totals.violations.at(4004), 10U) << "none is lost";
+    EXPECT_EQ(stats.unidentified.violations.at(4004), 6U);
+}
+
 TEST(emulator_world, stats_json_has_the_documented_keys) {
     emulator_harness h;
     auto& c = h.connect();
