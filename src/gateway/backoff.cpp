@@ -29,6 +29,7 @@ reconnect_backoff::reconnect_backoff(backoff_config config)
     assert(config_.base >= milliseconds::zero() && config_.cap >= milliseconds::zero());
     config_.base = std::max(config_.base, milliseconds::zero());
     config_.cap = std::max(config_.cap, milliseconds::zero());
+    config_.first_jitter = std::max(config_.first_jitter, milliseconds::zero());
 }
 
 milliseconds reconnect_backoff::next_delay(double random01) {
@@ -36,11 +37,9 @@ milliseconds reconnect_backoff::next_delay(double random01) {
     if (attempts_ != std::numeric_limits<std::uint32_t>::max()) {
         ++attempts_;
     }
-    if (attempt == 0) {
-        return milliseconds::zero();
-    }
-    const milliseconds::rep ceiling = ceiling_for(config_, attempt - 1).count();
-    const milliseconds::rep floor = ceiling / 2;
+    const milliseconds::rep ceiling =
+        attempt == 0 ? config_.first_jitter.count() : ceiling_for(config_, attempt - 1).count();
+    const milliseconds::rep floor = attempt == 0 ? 0 : ceiling / 2;
     const milliseconds::rep span = ceiling - floor;
     const double r = std::isnan(random01) ? 0.0 : std::clamp(random01, 0.0, 1.0);
     // floor(r * (span + 1)) spreads [0, 1) evenly over the span + 1 whole values of [0, span].

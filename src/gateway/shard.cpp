@@ -161,6 +161,7 @@ void shard::on_connected(time_point now) {
     }
     reset_connection_state();
     last_traffic_at_ = now;
+    last_received_at_ = now;
     parked_ = false;
     state_ = shard_state::awaiting_hello;
     hello_deadline_ = now + config_.hello_timeout;
@@ -258,10 +259,12 @@ void shard::on_deadline(time_point now) {
             begin_close(now, close_code_reconnect, disconnect_cause::zombie);
             return;
         }
-        if (now - *next_beat_ >= *heartbeat_interval_) {
-            // A whole interval late: the process was suspended or starved that long, and the
-            // gateway has given up on a connection that missed its beats. Resume at once on a
-            // new one rather than beat into this one and wait an interval for the missing ACK.
+        if (now - *next_beat_ >= *heartbeat_interval_ &&
+            now - last_received_at_ >= *heartbeat_interval_) {
+            // A whole interval late with nothing read meanwhile: the process was suspended that
+            // long, and the gateway has given up on a connection that missed its beats. Resume
+            // at once on a new one rather than beat into this one and wait an interval for the
+            // missing ACK. (A loop late because it was busy reading frames beats as usual.)
             ++stats_.zombies;
             emit(lifecycle(lifecycle_kind::zombie));
             begin_close(now, close_code_reconnect, disconnect_cause::zombie);
@@ -508,6 +511,7 @@ void shard::handle_payload(time_point now, std::string_view text, bool padded) {
         return;
     }
     const auto op = to_opcode(payload.op);
+    last_received_at_ = now;
     if (op != opcode::heartbeat_ack) {
         last_traffic_at_ = now;
         parked_ = false;

@@ -138,6 +138,8 @@ std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& erro
     e.members_per_guild = 5;
     e.traffic_per_second = o.traffic;
     e.seed = o.seed;
+    // ~50 s of a shard's traffic: what it misses across a fault, with memory flat in a long run.
+    e.replay_buffer_bytes = std::size_t{1} << 20U;
     plan.emulator.listen = "127.0.0.1:0";
     plan.emulator.wall_clock = true; // event timestamps are real: latency is read from them
 

@@ -45,8 +45,10 @@ struct emulator_config {
     std::size_t replay_buffer_events = 10'000; ///< Dispatches kept per session for Resume.
     /// Bytes of frames kept per session for Resume (the newest frame is always kept): with ~1 KB
     /// events, 10,000 of them held ~10 MB per session, and 64 shards grew a soak by ~1.2 MiB/s
-    /// until every buffer was full. A Resume from before what is kept gets 4007.
-    std::size_t replay_buffer_bytes = std::size_t{1} << 20U;
+    /// until every buffer was full. A Resume from before what is kept gets 4007. 4 MiB holds a
+    /// few thousand events, enough for a flood read slowly across a zombie verdict; the demo,
+    /// which runs for hours, keeps 1 MiB.
+    std::size_t replay_buffer_bytes = std::size_t{4} << 20U;
     /// Shard ids with counters of their own in the statistics; what Identifies claim past this
     /// many distinct ids is counted under "unidentified" (any client may claim any id below its
     /// `n`, so the counters would otherwise grow with every claim).

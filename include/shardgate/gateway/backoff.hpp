@@ -17,11 +17,16 @@ struct backoff_config {
     milliseconds base{1'000};
     /// The largest ceiling any attempt gets. Not negative.
     milliseconds cap{60'000};
+    /// The first reconnect after a healthy session waits a uniform random delay in `[0, this]`:
+    /// shards that lose their connections together (a gateway node going away, a network blip)
+    /// come back spread out instead of in one burst. Not negative; 0 reconnects at once.
+    milliseconds first_jitter{500};
 };
 
-/// Reconnect delays for one shard: attempt 0 reconnects at once, attempt `n >= 1` waits a uniform
-/// random delay in `[d / 2, d]` with `d = min(cap, base * 2^(n - 1))`. Randomness is a parameter,
-/// so the object is deterministic; the count saturates and the arithmetic cannot overflow.
+/// Reconnect delays for one shard: attempt 0 waits a uniform random delay in `[0, first_jitter]`,
+/// attempt `n >= 1` one in `[d / 2, d]` with `d = min(cap, base * 2^(n - 1))`. Randomness is a
+/// parameter, so the object is deterministic; the count saturates and the arithmetic cannot
+/// overflow.
 ///
 /// @par Thread Safety
 /// Distinct objects: Safe. Shared objects: Unsafe.
@@ -36,8 +41,9 @@ public:
     ///
     /// @param random01 A uniform random number in `[0, 1)`; 1 is accepted and gives `d`, values
     /// outside `[0, 1]` (and NaN) are clamped.
-    /// @return 0 ms for attempt 0 (the first reconnect after a healthy session), otherwise a delay
-    /// in `[d / 2, d]` (whole milliseconds, `d / 2` rounded down).
+    /// @return For attempt 0 (the first reconnect after a healthy session) a delay in
+    /// `[0, first_jitter]`, otherwise one in `[d / 2, d]` (whole milliseconds, `d / 2` rounded
+    /// down).
     [[nodiscard]] milliseconds next_delay(double random01);
 
     /// Starts over at attempt 0; call it once a session has proved healthy (e.g. READY or RESUMED).

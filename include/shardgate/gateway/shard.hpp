@@ -228,7 +228,8 @@ private:
     std::optional<milliseconds> heartbeat_interval_;
     std::optional<time_point> next_beat_;
     time_point last_beat_at_{};
-    time_point last_traffic_at_{}; // the last payload other than a heartbeat ACK
+    time_point last_traffic_at_{};  // the last payload other than a heartbeat ACK
+    time_point last_received_at_{}; // the last payload of any kind
     bool parked_ = false;
     bool awaiting_ack_ = false;
     bool awaiting_permit_ = false;

@@ -155,17 +155,17 @@ TEST(emulator_world, the_replay_buffer_stays_within_its_byte_bound) {
     const auto seen = c.dispatches().back().s.value();
     c.conn->on_transport_lost(h.now);
     const std::string d = R"({"content":")" + std::string(1'000, 'x') + R"("})";
-    for (int i = 0; i < 3'000; ++i) { // ~3 MB of frames
+    for (int i = 0; i < 6'000; ++i) { // ~6 MB of frames, past the 4 MiB bound
         ASSERT_EQ(h.world.dispatch_to_detached(h.now, 0, "MESSAGE_CREATE", d), 1U);
     }
-    // Far fewer than 3,000 frames are kept: the oldest are gone, the Resume from before them gets
+    // Far fewer than 6,000 frames are kept: the oldest are gone, the Resume from before them gets
     // 4007 (as past Discord's replay window)...
     auto& late = h.connect();
     h.text(late, emulator_harness::resume_frame(session, seen));
     EXPECT_EQ(late.close_code(), 4007);
     // ... and the last 500 (~0.5 MB) are still there.
     auto& recent = h.connect();
-    h.text(recent, emulator_harness::resume_frame(session, seen + 3'000 - 500));
+    h.text(recent, emulator_harness::resume_frame(session, seen + 6'000 - 500));
     EXPECT_EQ(recent.close_code(), 0);
     EXPECT_EQ(recent.dispatches().size(), 501U);
 }

@@ -27,7 +27,7 @@ TEST(reconnect_backoff, lowest_delays_are_half_the_ceiling) {
 
 TEST(reconnect_backoff, highest_delays_reach_the_cap_and_hold) {
     reconnect_backoff backoff;
-    const std::vector<milliseconds> expected{0ms,     1000ms,  2000ms,  4000ms, 8000ms,
+    const std::vector<milliseconds> expected{500ms,   1000ms,  2000ms,  4000ms, 8000ms,
                                              16000ms, 32000ms, 60000ms, 60000ms};
     EXPECT_EQ(delays(backoff, 1.0, 9), expected);
     // Just below 1 gives the ceiling too: [0, 1) is spread over every whole millisecond.
@@ -40,8 +40,23 @@ TEST(reconnect_backoff, reset_reconnects_at_once) {
     (void)delays(backoff, 0.5, 5);
     backoff.reset();
     EXPECT_EQ(backoff.attempts(), 0U);
-    EXPECT_EQ(backoff.next_delay(0.9), 0ms);
+    EXPECT_EQ(backoff.next_delay(0.9), 450ms);
     EXPECT_EQ(backoff.next_delay(0.0), 500ms);
+}
+
+TEST(reconnect_backoff, the_first_reconnect_is_jittered_so_shards_dropped_together_spread) {
+    // A gateway node going away drops many shards in the same instant: at once, they would all
+    // reconnect (and resume) in one burst.
+    std::vector<milliseconds> first;
+    for (int i = 0; i < 11; ++i) {
+        reconnect_backoff backoff;
+        first.push_back(backoff.next_delay(i / 10.0));
+    }
+    EXPECT_EQ(first.front(), 0ms);
+    EXPECT_EQ(first[5], 250ms);
+    EXPECT_EQ(first.back(), 500ms);
+    reconnect_backoff at_once({.first_jitter = 0ms});
+    EXPECT_EQ(at_once.next_delay(0.7), 0ms);
 }
 
 TEST(reconnect_backoff, out_of_range_randomness_is_clamped) {
@@ -62,7 +77,7 @@ TEST(reconnect_backoff, no_overflow_for_huge_attempt_counts) {
     EXPECT_EQ(backoff.next_delay(1.0), 60000ms);
 
     // Even with an unbounded cap the ceiling saturates instead of wrapping.
-    reconnect_backoff unbounded{{1ms, milliseconds::max()}};
+    reconnect_backoff unbounded{{1ms, milliseconds::max(), 0ms}};
     milliseconds previous = 0ms;
     for (int i = 0; i < 1000; ++i) {
         const milliseconds d = unbounded.next_delay(1.0);

@@ -253,6 +253,23 @@ TEST(shard_hostile, a_suspend_of_hours_resumes_at_once_without_a_burst_of_beats)
     EXPECT_NE(sent[0].find(R"("seq":2)"), std::string::npos);
 }
 
+TEST(shard_hostile, a_loop_busy_with_traffic_past_a_beat_is_not_a_suspend) {
+    // A flood keeps the process busy reading, so the beat's timer fires an interval late; but
+    // frames kept arriving: the connection is alive, beat into it.
+    shard_harness h;
+    h.random = 0.0;
+    h.bring_up(2'000);
+    h.advance(0ms);
+    h.ack();
+    h.now += 4'500ms;                // the beat was due at +2 s: 2.5 s, more than an interval, late
+    h.dispatch(2, "MESSAGE_CREATE"); // read just before the late timer
+    const auto m = h.mark();
+    h.shard.on_deadline(h.now);
+    h.drain();
+    EXPECT_EQ(h.sent_since(m).size(), 1U);
+    EXPECT_TRUE(h.lifecycle_since(m, lifecycle_kind::zombie).empty());
+}
+
 TEST(shard_hostile, a_jump_shorter_than_an_interval_just_beats) {
     shard_harness h;
     h.random = 0.0;

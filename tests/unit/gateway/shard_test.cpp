@@ -259,8 +259,9 @@ TEST(shard, op7_reconnect_closes_with_4900_and_resumes) {
     const auto closed = h.lifecycle_since(m, lifecycle_kind::closed);
     ASSERT_EQ(closed.size(), 1U);
     EXPECT_EQ(closed[0].reaction, gw::close_reaction::resume);
-    h.advance(0ms);
-    ASSERT_EQ(h.since<gw::action::connect>(m).size(), 1U) << "a healthy session reconnects at once";
+    h.advance(gw::backoff_config{}.first_jitter);
+    ASSERT_EQ(h.since<gw::action::connect>(m).size(), 1U)
+        << "a healthy session reconnects within the first reconnect's jitter";
     EXPECT_TRUE(h.since<gw::action::connect>(m)[0].url.starts_with("wss://resume.test"));
     h.connected();
     h.hello();
@@ -296,7 +297,7 @@ TEST(shard, op9_true_resumes) {
     ASSERT_EQ(h.since<gw::action::send_close>(m).size(), 1U);
     EXPECT_EQ(h.since<gw::action::send_close>(m)[0].code, gw::close_code_reconnect);
     h.closed(gw::close_code_reconnect);
-    h.advance(0ms);
+    h.advance(gw::backoff_config{}.first_jitter);
     h.connected();
     h.hello();
     const auto sent = h.sent_since(m);
@@ -500,13 +501,14 @@ TEST(shard, failed_connects_back_off_exponentially_with_a_cap_and_reset_after_a_
         h.advance_to(*h.shard.next_deadline());
         ASSERT_EQ(h.shard.state(), gw::shard_state::connecting);
     }
-    EXPECT_EQ(delays[0], 0ms);
+    EXPECT_EQ(delays[0], 500ms) << "the first retry: within first_jitter";
     for (std::size_t i = 2; i < delays.size(); ++i) {
         EXPECT_GE(delays[i], delays[i - 1]) << i;
     }
     EXPECT_LE(delays.back(), 60'000ms);
     EXPECT_GT(delays.back(), 30'000ms);
-    // A session that is up and acknowledged resets the back-off: the next drop reconnects at once.
+    // A session that is up and acknowledged resets the back-off: the next drop reconnects within
+    // the first reconnect's jitter (at once with random 0).
     h.random = 0.0;
     h.connected();
     h.hello(10'000);
