@@ -703,6 +703,11 @@ void connection::impl::close_with(time_point now, std::uint16_t close, std::stri
         ++counters().violations[close];
         log(now, log_event::violation{close, std::string(reason)});
     }
+    // A code after which a client must identify afresh (close_code.hpp) ends the session: kept
+    // for session_ttl, it would fill a replay buffer for nobody, and a Resume of it is refused.
+    if (gateway::policy_for(close).reaction == gateway::close_reaction::reidentify) {
+        destroy_session();
+    }
     ++counters().close_codes_sent[close];
     log(now, log_event::close_sent{close, std::string(reason)});
     actions_.emplace_back(server_action::close{close, std::string(reason)});

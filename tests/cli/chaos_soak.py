@@ -77,6 +77,8 @@ def main():
               f"{summary['resumes']} resumes, {summary['identifies']} identifies")
         if growth >= 0.05:
             failures.append(f"resident memory grew {growth * 100:.1f} % after warm-up")
+    curve = [f"{t:.0f}s {k / 1024:.1f}" for t, k in samples[::max(1, len(samples) // 12)]]
+    print("resident memory (MiB) over the run: " + ", ".join(curve))
     for f in failures:
         print("FAIL: " + f, file=sys.stderr)
     return 1 if failures else 0

@@ -680,6 +680,22 @@ TEST(emulator_connection, inject_close_sends_the_code_and_keeps_the_session) {
     EXPECT_EQ(c.frames.back().t, "RESUMED");
 }
 
+TEST(emulator_connection, a_close_code_that_ends_the_session_destroys_it) {
+    // 4003, 4007 and 4009 tell the client to identify afresh (close_code.hpp): the emulator must
+    // not keep the session for session_ttl, filling its replay buffer for nobody (the chaos soak
+    // grew ~1 MiB/s that way), and a Resume of it is refused like Discord's.
+    for (const int code : {4003, 4007, 4009}) {
+        identified t;
+        const auto session = emulator_harness::session_id_of(*t.c);
+        t.c->conn->inject_close(t.h.now, static_cast<std::uint16_t>(code));
+        t.h.drain(*t.c);
+        EXPECT_EQ(t.c->close_code(), code);
+        auto& c = t.h.connect();
+        t.h.text(c, emulator_harness::resume_frame(session, 1));
+        EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})") << code;
+    }
+}
+
 TEST(emulator_connection, inject_reconnect_sends_op_7_then_closes_4000) {
     identified t;
     t.c->conn->inject_reconnect(t.h.now);
