@@ -182,7 +182,7 @@ void cut_long_strings(log_details& details) {
     std::visit([](auto& e) { for_each_string(e, cut); }, details);
 }
 
-std::size_t footprint(const log_entry& entry) noexcept {
+std::size_t footprint(const log_entry& entry) {
     std::size_t bytes = sizeof(log_entry);
     std::visit(
         [&](auto& e) { for_each_string(e, [&](const std::string& s) { bytes += s.size(); }); },

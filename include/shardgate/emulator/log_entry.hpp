@@ -167,7 +167,7 @@ inline constexpr std::size_t max_log_string_bytes = 256;
 void cut_long_strings(log_details& details);
 
 /// The bytes an entry takes: its own size plus its strings. What the world's log budget counts.
-[[nodiscard]] std::size_t footprint(const log_entry& entry) noexcept;
+[[nodiscard]] std::size_t footprint(const log_entry& entry);
 
 /// The entry's `"event"`: "connect", "hello", ..., "fault" for `fault_injected`.
 [[nodiscard]] std::string_view event_name(const log_details& details);
