@@ -251,20 +251,14 @@ void shard::on_deadline(time_point now) {
 
     flush_handshake(now);
     if (next_beat_ && now >= *next_beat_) {
-        if (awaiting_ack_) {
-            // No ACK since the last beat: the connection is a zombie. Close with a code that keeps
-            // the session, then resume.
-            ++stats_.zombies;
-            emit(lifecycle(lifecycle_kind::zombie));
-            begin_close(now, close_code_reconnect, disconnect_cause::zombie);
-            return;
-        }
-        if (now - *next_beat_ >= *heartbeat_interval_ &&
-            now - last_received_at_ >= *heartbeat_interval_) {
-            // A whole interval late with nothing read meanwhile: the process was suspended that
-            // long, and the gateway has given up on a connection that missed its beats. Resume
-            // at once on a new one rather than beat into this one and wait an interval for the
-            // missing ACK. (A loop late because it was busy reading frames beats as usual.)
+        // No ACK since the last beat, or a beat a whole interval late with nothing read
+        // meanwhile (the process was suspended that long, and the gateway has given up on a
+        // connection that missed its beats; a loop late because it was busy reading frames beats
+        // as usual): the connection is a zombie. Close with a code that keeps the session, then
+        // resume on a new one rather than beat into this one and wait an interval for an ACK.
+        const bool suspended = now - *next_beat_ >= *heartbeat_interval_ &&
+                               now - last_received_at_ >= *heartbeat_interval_;
+        if (awaiting_ack_ || suspended) {
             ++stats_.zombies;
             emit(lifecycle(lifecycle_kind::zombie));
             begin_close(now, close_code_reconnect, disconnect_cause::zombie);
