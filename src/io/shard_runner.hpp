@@ -177,6 +177,9 @@ private:
 
     // The adapter loop --------------------------------------------------------------------------
     void drain() {
+        // The figures first: a callback that reads status() or metrics() on `resumed` sees the
+        // resume counted.
+        publish();
         while (auto a = shard_.poll_action()) {
             std::visit([this](auto& act) { carry_out(act); }, *a);
         }

@@ -364,6 +364,55 @@ std::map<std::string, double> samples_of(const std::string& text) {
     return out;
 }
 
+/// A bot that reads `status()` or `metrics()` when told of a READY or a RESUMED sees it counted:
+/// the figures are published before the callbacks run, on the same thread.
+TEST(cluster, a_lifecycle_callback_sees_its_own_event_in_status_and_metrics) {
+    test::emulator_thread emu(test::io_emulator_config());
+    io::cluster bot(options_for(emu, 1));
+    struct seen {
+        std::uint64_t identifies = 0;
+        std::uint64_t resumes = 0;
+        gateway::shard_state state = gateway::shard_state::idle;
+        bool metrics_counted = false;
+    };
+    test::latch_until latch;
+    std::optional<seen> at_ready;
+    std::optional<seen> at_resumed;
+    bot.on_lifecycle([&](const gateway::lifecycle_event& e) {
+        if (e.kind != lifecycle_kind::ready && e.kind != lifecycle_kind::resumed) {
+            return;
+        }
+        const auto status = bot.status();
+        const auto metrics = bot.metrics();
+        seen s;
+        if (!status.empty()) {
+            s = {status[0].identifies, status[0].resumes, status[0].state, false};
+        }
+        s.metrics_counted =
+            metrics.find(e.kind == lifecycle_kind::ready
+                             ? "\nshardgate_identifies_total 1\n"
+                             : "\nshardgate_resumes_total 1\n") != std::string::npos;
+        latch.update([&] { (e.kind == lifecycle_kind::ready ? at_ready : at_resumed) = s; });
+    });
+    std::error_code ec;
+    std::string detail;
+    auto exit = io::cluster_exit::startup_failed;
+    std::thread runner([&] { exit = bot.run(ec, detail); });
+    ASSERT_TRUE(latch.wait([&] { return at_ready.has_value(); })) << "no READY";
+    (void)emu.control("POST", "/_emulator/shards/0/close", R"({"code":4000})");
+    const bool resumed = latch.wait([&] { return at_resumed.has_value(); });
+    bot.stop();
+    runner.join();
+    EXPECT_EQ(exit, io::cluster_exit::stopped) << detail;
+    ASSERT_TRUE(resumed) << "no RESUMED";
+    EXPECT_EQ(at_ready->identifies, 1U);
+    EXPECT_EQ(at_ready->state, gateway::shard_state::active);
+    EXPECT_TRUE(at_ready->metrics_counted);
+    EXPECT_EQ(at_resumed->resumes, 1U);
+    EXPECT_EQ(at_resumed->state, gateway::shard_state::active);
+    EXPECT_TRUE(at_resumed->metrics_counted);
+}
+
 TEST(cluster, metrics_count_sessions_reconnects_by_cause_bytes_and_events) {
     auto config = test::io_emulator_config();
     config.traffic_per_second = 50;

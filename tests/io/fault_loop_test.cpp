@@ -51,6 +51,7 @@ io::cluster_options cluster_config(memory_gateway& g) {
     o.stop_grace = 1'000ms;
     o.shard_defaults.backoff.base = 20ms;
     o.shard_defaults.backoff.cap = 100ms;
+    o.shard_defaults.backoff.first_jitter = 20ms;
     o.shard_defaults.invalid_session_wait_min = 10ms;
     o.shard_defaults.invalid_session_wait_max = 20ms;
     o.transport = g.factory();

@@ -149,6 +149,9 @@ public:
         std::promise<void> done;
         auto finished = done.get_future();
         asio::post(ioc_, [this, &done] {
+            // Nothing is processed from here on: the world may still hold deadlines (a detached
+            // session's expiry) whose timer would keep the thread running.
+            stopping_ = true;
             for (auto& [id, c] : conns_) {
                 if (c.conn->open()) {
                     c.conn->on_transport_lost(clock::now());
@@ -293,6 +296,9 @@ private:
     /// Carries every connection's actions to its client and fires due deadlines, then arms the
     /// timer for the next one.
     void process() {
+        if (stopping_) {
+            return;
+        }
         for (int round = 0; round < 1000; ++round) {
             bool moved = false;
             const auto now = clock::now();
@@ -360,6 +366,7 @@ private:
     asio::steady_timer timer_;
     std::map<std::uint64_t, open_conn> conns_;
     bool scheduled_ = false;
+    bool stopping_ = false;
     std::atomic<std::uint64_t> next_id_{0};
     std::atomic<std::uint64_t> connects_{0};
     std::atomic<std::uint64_t> handshakes_{0};

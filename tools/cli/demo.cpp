@@ -138,8 +138,11 @@ std::optional<demo_plan> make_demo_plan(const demo_options& o, std::string& erro
     e.members_per_guild = 5;
     e.traffic_per_second = o.traffic;
     e.seed = o.seed;
-    // ~50 s of a shard's traffic: what it misses across a fault, with memory flat in a long run.
-    e.replay_buffer_bytes = std::size_t{1} << 20U;
+    // ~13 s of a shard's traffic (~20 events of ~1 KB a second): more than a shard misses across
+    // a fault (a silent zombie is noticed within two 5 s intervals). Small against a session's
+    // life (~50 s under --chaos), so almost every buffer is full and the sum of 64 is steady:
+    // with 1 MiB most were still filling, and resident memory crept up to each new peak of it.
+    e.replay_buffer_bytes = std::size_t{256} << 10U;
     plan.emulator.listen = "127.0.0.1:0";
     plan.emulator.wall_clock = true; // event timestamps are real: latency is read from them
 
