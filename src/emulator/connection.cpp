@@ -124,6 +124,7 @@ struct connection::impl final : detail::connection_sink {
     void inject_zombie(time_point now, bool silent);
     void inject_drop(time_point now);
     void inject_heartbeat_request(time_point now);
+    bool inject_split(time_point now, std::uint64_t payloads);
     bool inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount);
     bool dispatch(time_point now, std::string_view t, std::string_view d_json);
     bool flood(time_point now, std::string_view t, std::uint64_t count, bool prepared);
@@ -189,7 +190,8 @@ private:
     bool registered_ = false;
     bool authenticated_ = false; // Identify or Resume succeeded on this connection
     bool zombie_ = false;
-    bool silent_ = false; ///< A silent zombie: nothing is written any more.
+    bool silent_ = false;          ///< A silent zombie: nothing is written any more.
+    std::uint64_t split_left_ = 0; ///< Payloads still to split (`inject_split`).
     bool moved_from_unidentified_ = false;
     bool bad_resume_url_ = false; ///< Hostile: READY's resume_gateway_url is not a URL.
     void start_hostile(time_point now, hostile_mode mode);
@@ -611,7 +613,11 @@ void connection::impl::send_payload(std::string_view json) {
     }
     std::vector<std::byte> bytes;
     deflater_.compress(json, bytes);
-    const auto parts = ws_.config.zlib_split_frames;
+    std::size_t parts = ws_.config.zlib_split_frames;
+    if (split_left_ > 0 && deflater_.mode() == gateway::compression::zlib_stream) {
+        --split_left_;
+        parts = std::max<std::size_t>(parts, 2 + split_left_ % 3); // 2, 3 or 4 messages
+    }
     if (deflater_.mode() != gateway::compression::zlib_stream || parts <= 1) {
         actions_.emplace_back(server_action::send{std::move(bytes), true});
         return;
@@ -808,6 +814,16 @@ void connection::impl::inject_heartbeat_request(time_point now) {
     send_op(opcode::heartbeat, "null");
 }
 
+bool connection::impl::inject_split(time_point now, std::uint64_t payloads) {
+    if (!open_ || deflater_.mode() != gateway::compression::zlib_stream) {
+        return false;
+    }
+    const auto n = payloads == 0 ? connection::default_split_payloads : payloads;
+    log(now, log_event::fault_injected{.fault = injected_fault::split, .count = n});
+    split_left_ = n;
+    return true;
+}
+
 // A hostile mode armed for this connection, at its start.
 void connection::impl::start_hostile(time_point now, hostile_mode mode) {
     log(now, log_event::fault_injected{.fault = injected_fault::hostile,
@@ -992,6 +1008,10 @@ void connection::inject_heartbeat_request(time_point now) {
 
 bool connection::dispatch(time_point now, std::string_view t, std::string_view d_json) {
     return impl_->dispatch(now, t, d_json);
+}
+
+bool connection::inject_split(time_point now, std::uint64_t payloads) {
+    return impl_->inject_split(now, payloads);
 }
 
 bool connection::inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount) {

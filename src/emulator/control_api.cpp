@@ -289,7 +289,7 @@ std::optional<std::uint32_t> parse_shard_id(std::string_view text) {
 std::optional<fault_kind> parse_fault(std::string_view name) {
     for (const auto f :
          {fault_kind::close, fault_kind::reconnect, fault_kind::invalidate, fault_kind::zombie,
-          fault_kind::drop, fault_kind::heartbeat, fault_kind::hostile}) {
+          fault_kind::drop, fault_kind::heartbeat, fault_kind::hostile, fault_kind::split}) {
         if (name == to_string(f)) {
             return f;
         }
@@ -486,7 +486,20 @@ http_response router::shard_command(std::uint32_t shard, fault_kind fault, std::
             return *bad;
         }
     }
+    if (fault == fault_kind::split) {
+        bool bad = false;
+        const auto payloads = o->integer("payloads", bad);
+        if (bad || (payloads && (*payloads < 1 || *payloads > 1'000'000))) {
+            return bad_request("\"payloads\" must be from 1 to 1000000, e.g. {\"payloads\":20}");
+        }
+        effect.amount = payloads ? static_cast<std::uint64_t>(*payloads) : 0;
+    }
     const auto n = run_(effect);
+    if (n == 0 && fault == fault_kind::split) {
+        return json_response(status::not_found,
+                             error_json("no open connection of shard " + std::to_string(shard) +
+                                        " took it (split needs compress=zlib-stream)"));
+    }
     if (n == 0 && fault == fault_kind::hostile) {
         return json_response(status::not_found,
                              error_json("no open connection of shard " + std::to_string(shard) +
@@ -692,6 +705,7 @@ std::string_view to_string(fault_kind fault) noexcept {
     case fault_kind::drop: return "drop";
     case fault_kind::heartbeat: return "heartbeat";
     case fault_kind::hostile: return "hostile";
+    case fault_kind::split: return "split";
     }
     return "close";
 }
@@ -712,6 +726,7 @@ bool apply_effect(connection& c, const control_effect& effect, time_point now) {
         case fault_kind::drop: c.inject_drop(now); break;
         case fault_kind::heartbeat: c.inject_heartbeat_request(now); break;
         case fault_kind::hostile: return c.inject_hostile(now, f->hostile, f->amount);
+        case fault_kind::split: return c.inject_split(now, f->amount);
         }
         return true;
     }

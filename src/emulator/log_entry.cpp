@@ -77,6 +77,7 @@ void write_details(json_writer& w, const ev::fault_injected& e) {
             w.key("count").uint_value(e.count);
         }
         break;
+    case injected_fault::split: w.key("count").uint_value(e.count); break;
     case injected_fault::reconnect:
     case injected_fault::drop:
     case injected_fault::heartbeat_request: break;
@@ -200,6 +201,7 @@ std::string_view to_string(injected_fault fault) noexcept {
     case injected_fault::heartbeat_request: return "heartbeat_request";
     case injected_fault::flood: return "flood";
     case injected_fault::hostile: return "hostile";
+    case injected_fault::split: return "split";
     }
     return "close";
 }

@@ -2,8 +2,10 @@
 // resharding on 4011, and the lazy `field` helper. Every wait is bounded.
 #include "shardgate/io/cluster.hpp"
 
+#include "cluster_metrics.hpp"
 #include "io_test_support.hpp"
 
+#include <boost/asio/error.hpp>
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <map>
@@ -460,6 +462,80 @@ TEST(cluster, metrics_count_sessions_reconnects_by_cause_bytes_and_events) {
 } // namespace
 
 namespace {
+
+/// `shardgate_connection_failures_total{kind}`: what the transport said failed, as one word.
+TEST(cluster_metrics, a_connection_failure_is_named_by_what_failed) {
+    struct row {
+        gateway::disconnect_cause cause;
+        std::error_code error;
+        std::string detail;
+        std::string_view kind;
+    };
+    const auto e = [](std::errc c) { return std::make_error_code(c); };
+    const std::error_code eof = boost::asio::error::make_error_code(boost::asio::error::eof);
+    const row rows[] = {
+        {gateway::disconnect_cause::hello_timeout, {}, "", "hello_timeout"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::timed_out),
+         "connecting to 10.0.0.1:443: no progress within 10000 ms", "timeout"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::host_unreachable),
+         "resolving gateway.invalid", "unresolved"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::protocol_error),
+         "TLS handshake with gateway.test", "tls"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::permission_denied),
+         "the WebSocket upgrade was answered with HTTP 403 Forbidden", "upgrade_declined"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::connection_refused),
+         "connecting to 127.0.0.1:1", "refused"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::connection_reset), "reading",
+         "reset"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::broken_pipe), "writing", "reset"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::invalid_argument), "", "url"},
+        {gateway::disconnect_cause::connection_lost, eof, "reading", "eof"},
+        {gateway::disconnect_cause::connection_lost, e(std::errc::no_buffer_space), "reading",
+         "other"},
+    };
+    for (const auto& r : rows) {
+        gateway::lifecycle_event closed;
+        closed.kind = lifecycle_kind::closed;
+        closed.by = gateway::closed_by::transport;
+        closed.code = 1006;
+        closed.cause = r.cause;
+        closed.error = r.error;
+        closed.detail = r.detail;
+        EXPECT_EQ(io::detail::connection_failure_kind(closed), r.kind)
+            << r.error.message() << " / " << r.detail;
+    }
+}
+
+TEST(cluster, refused_connections_are_counted_as_refused_in_metrics) {
+    io::cluster_options o;
+    o.token = gateway::secret(std::string(test::io_test_token));
+    o.gateway_url = "ws://127.0.0.1:1"; // nothing listens on port 1
+    o.shard_count = 1;
+    o.shard_defaults.backoff.first_jitter = 10ms;
+    o.shard_defaults.backoff.base = 10ms;
+    o.shard_defaults.backoff.cap = 20ms;
+    cluster_run run(std::move(o));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::closed, 3));
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+    std::size_t by_transport = 0;
+    for (const auto& e : run.events(lifecycle_kind::closed)) {
+        by_transport += e.by == gateway::closed_by::transport ? 1 : 0;
+        EXPECT_TRUE(e.error == std::errc::connection_refused)
+            << e.error.message() << ": " << e.detail;
+    }
+    const auto m = samples_of(run.bot().metrics());
+    EXPECT_GE(by_transport, 3U);
+    std::size_t failures = 0;
+    for (const auto& [key, value] : m) {
+        if (key.starts_with("shardgate_connection_failures_total{")) {
+            EXPECT_EQ(key, R"(shardgate_connection_failures_total{kind="refused"})");
+            failures += static_cast<std::size_t>(value);
+        }
+    }
+    EXPECT_EQ(failures, by_transport);
+}
 
 TEST(emulator_server_api, inject_stats_and_metrics_from_another_thread) {
     {

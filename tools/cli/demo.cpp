@@ -76,6 +76,8 @@ constexpr std::array chaos_menu{
                "zombie connection (goes silent: no heartbeat ACKs, no events)"},
     fault_step{io::emulator_fault::drop, "drop", "TCP drop without a close frame"},
     fault_step{io::emulator_fault::heartbeat, "heartbeat_request", "op 1 Heartbeat request"},
+    fault_step{io::emulator_fault::split, "split_frames",
+               "the next 20 payloads split over WebSocket messages"},
 };
 
 /// The validated command.
@@ -328,8 +330,13 @@ private:
     /// connection.
     void inject_next_fault() {
         const auto menu = faults();
-        const auto index = options_.chaos ? static_cast<std::size_t>(chaos_rng_() % menu.size())
-                                          : fault_index_ % menu.size();
+        auto index = options_.chaos ? static_cast<std::size_t>(chaos_rng_() % menu.size())
+                                    : fault_index_ % menu.size();
+        // Only zlib-stream payloads may arrive split: draw again for the other compressions.
+        while (menu[index].fault == io::emulator_fault::split &&
+               options_.compress != "zlib-stream") {
+            index = static_cast<std::size_t>(chaos_rng_() % menu.size());
+        }
         const auto& step = menu[index];
         if (options_.chaos) {
             next_shard_ = static_cast<std::uint32_t>(chaos_rng_() % options_.shards);

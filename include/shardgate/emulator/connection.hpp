@@ -168,6 +168,13 @@ public:
     void inject_drop(time_point now);
     /// Send op 1, asking for an immediate heartbeat.
     void inject_heartbeat_request(time_point now);
+    /// Split each of the next `payloads` payloads (0: `default_split_payloads`) over two to four
+    /// WebSocket messages, as Discord may: only the last ends with zlib's `00 00 ff ff`, and a
+    /// client must inflate nothing until it has come.
+    /// @return false unless the connection is open with `compress=zlib-stream` (zstd-stream and
+    /// JSON text have no such rule).
+    bool inject_split(time_point now, std::uint64_t payloads = 0);
+    static constexpr std::uint64_t default_split_payloads = 20;
     /// Act as a hostile gateway in `mode` (hostile.hpp; only the modes for open connections).
     /// @param amount The mode's size or count; 0 for its default.
     /// @return Whether the connection took it: a compression bomb needs `compress=zlib-stream`,

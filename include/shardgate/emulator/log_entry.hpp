@@ -39,10 +39,11 @@ enum class injected_fault : std::uint8_t {
     heartbeat_request, ///< op 1, asking for a heartbeat now.
     flood,             ///< `count` generated dispatches of kind `t`.
     hostile,           ///< A hostile gateway `mode` (hostile.hpp), with its `count` if any.
+    split,             ///< The next `count` payloads split over several WebSocket messages.
 };
 
 /// "close", "reconnect", "invalid_session", "zombie", "drop", "heartbeat_request", "flood",
-/// "hostile".
+/// "hostile", "split".
 [[nodiscard]] std::string_view to_string(injected_fault fault) noexcept;
 
 /// What happened, one struct per `"event"` of the log (the struct's name is the event's name,

@@ -950,6 +950,38 @@ TEST(emulator_connection, zlib_stream_decodes_with_the_client_inflater_across_sp
     EXPECT_EQ(c.wire_messages.size(), 3 * c.frames.size());
 }
 
+TEST(emulator_connection, an_injected_split_sends_the_next_payloads_in_parts_the_client_joins) {
+    emulator_harness h;
+    auto& c = h.connect("v=10&encoding=json&compress=zlib-stream");
+    h.identify(c);
+    const auto frames = c.frames.size();
+    const auto messages = c.wire_messages.size();
+    ASSERT_EQ(messages, frames) << "one message per payload before the fault";
+    ASSERT_TRUE(c.conn->inject_split(h.now, 3));
+    for (int i = 0; i < 4; ++i) {
+        h.heartbeat(c); // one ACK each
+    }
+    ASSERT_EQ(c.frames.size(), frames + 4) << "every payload inflated whole";
+    for (std::size_t i = frames; i < c.frames.size(); ++i) {
+        EXPECT_EQ(c.frames[i].text, R"({"op":11})");
+    }
+    // Three payloads in 2, 3 or 4 messages each (only the last ends with the suffix), then
+    // one message again.
+    const auto split_messages = c.wire_messages.size() - messages - 1;
+    EXPECT_GE(split_messages, 6U);
+    EXPECT_LE(split_messages, 12U);
+    EXPECT_NE(h.world.log_json().find(R"("event":"fault","fault":"split","count":3)"),
+              std::string::npos);
+}
+
+TEST(emulator_connection, a_split_is_refused_without_zlib_stream) {
+    emulator_harness h;
+    auto& json = h.connect("v=10&encoding=json");
+    EXPECT_FALSE(json.conn->inject_split(h.now));
+    auto& zstd = h.connect("v=10&encoding=json&compress=zstd-stream");
+    EXPECT_FALSE(zstd.conn->inject_split(h.now));
+}
+
 TEST(emulator_connection, zstd_stream_decodes_with_the_client_inflater) {
     auto config = emulator_test_config();
     config.zstd_window_log = 17;

@@ -217,6 +217,7 @@ TEST(emulator_control_api, shard_commands_become_typed_faults) {
         {"zombie", R"({"silent":true})", emu::fault_kind::silent_zombie, 4000, false},
         {"drop", "{}", emu::fault_kind::drop, 4000, false},
         {"heartbeat", " \r\n", emu::fault_kind::heartbeat, 4000, false},
+        {"split", "", emu::fault_kind::split, 4000, false},
     };
     for (const auto& r : rows) {
         control_fixture f;
@@ -660,6 +661,31 @@ TEST(emulator_control_api, fault_names) {
     EXPECT_EQ(emu::to_string(emu::fault_kind::silent_zombie), "silent_zombie");
     EXPECT_EQ(emu::to_string(emu::fault_kind::drop), "drop");
     EXPECT_EQ(emu::to_string(emu::fault_kind::heartbeat), "heartbeat");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::split), "split");
+}
+
+TEST(emulator_control_api, split_takes_a_payload_count_and_names_what_it_needs) {
+    {
+        control_fixture f;
+        const auto r = f.post("/_emulator/shards/2/split", R"({"payloads":7})");
+        EXPECT_EQ(r.status, 200) << r.body;
+        const auto e = f.only_effect<emu::inject_fault>();
+        EXPECT_EQ(e.fault, emu::fault_kind::split);
+        EXPECT_EQ(e.amount, 7U);
+    }
+    for (const auto* body : {R"({"payloads":0})", R"({"payloads":-1})", R"({"payloads":"x"})",
+                             R"({"payloads":1000001})"}) {
+        control_fixture f;
+        const auto r = f.post("/_emulator/shards/2/split", body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_NE(r.body.find("payloads"), std::string::npos) << r.body;
+        EXPECT_TRUE(f.effects.empty());
+    }
+    control_fixture none;
+    none.connections_that_take_it = 0;
+    const auto r = none.post("/_emulator/shards/2/split", "");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.body.find("compress=zlib-stream"), std::string::npos) << r.body;
 }
 
 TEST(emulator_control_api, error_response_is_ok_false_with_the_message) {
