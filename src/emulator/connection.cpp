@@ -125,6 +125,7 @@ struct connection::impl final : detail::connection_sink {
     void inject_drop(time_point now);
     void inject_heartbeat_request(time_point now);
     bool inject_split(time_point now, std::uint64_t payloads);
+    bool inject_stall(time_point now, std::chrono::milliseconds duration);
     bool inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount);
     bool dispatch(time_point now, std::string_view t, std::string_view d_json);
     bool flood(time_point now, std::string_view t, std::uint64_t count, bool prepared);
@@ -190,8 +191,9 @@ private:
     bool registered_ = false;
     bool authenticated_ = false; // Identify or Resume succeeded on this connection
     bool zombie_ = false;
-    bool silent_ = false;          ///< A silent zombie: nothing is written any more.
-    std::uint64_t split_left_ = 0; ///< Payloads still to split (`inject_split`).
+    bool silent_ = false;                     ///< A silent zombie: nothing is written any more.
+    std::uint64_t split_left_ = 0;            ///< Payloads still to split (`inject_split`).
+    std::optional<time_point> stalled_until_; ///< Nothing is polled before (`inject_stall`).
     bool moved_from_unidentified_ = false;
     bool bad_resume_url_ = false; ///< Hostile: READY's resume_gateway_url is not a URL.
     void start_hostile(time_point now, hostile_mode mode);
@@ -316,6 +318,9 @@ void connection::impl::on_deadline(time_point now) {
         return;
     }
     last_now_ = now;
+    if (stalled_until_ && now >= *stalled_until_) {
+        stalled_until_.reset();
+    }
     if (reconnect_close_at_ && now >= *reconnect_close_at_) {
         close_with(now, code(close_code::unknown_error), "reconnect requested", false);
         return;
@@ -330,7 +335,7 @@ void connection::impl::on_deadline(time_point now) {
 }
 
 std::optional<connection_action> connection::impl::poll() {
-    if (actions_.empty()) {
+    if (actions_.empty() || (stalled_until_ && open_)) {
         return std::nullopt;
     }
     auto a = std::move(actions_.front());
@@ -346,6 +351,9 @@ std::optional<time_point> connection::impl::next_deadline() const {
         return std::nullopt;
     }
     auto next = heartbeat_deadline_;
+    if (stalled_until_) {
+        next = std::min(next, *stalled_until_);
+    }
     if (reconnect_close_at_) {
         next = std::min(next, *reconnect_close_at_);
     }
@@ -824,6 +832,17 @@ bool connection::impl::inject_split(time_point now, std::uint64_t payloads) {
     return true;
 }
 
+bool connection::impl::inject_stall(time_point now, std::chrono::milliseconds duration) {
+    if (!open_) {
+        return false;
+    }
+    const auto ms = std::max<std::int64_t>(duration.count(), 0);
+    log(now, log_event::fault_injected{.fault = injected_fault::stall,
+                                       .count = static_cast<std::uint64_t>(ms)});
+    stalled_until_ = now + std::chrono::milliseconds(ms);
+    return true;
+}
+
 // A hostile mode armed for this connection, at its start.
 void connection::impl::start_hostile(time_point now, hostile_mode mode) {
     log(now, log_event::fault_injected{.fault = injected_fault::hostile,
@@ -1012,6 +1031,10 @@ bool connection::dispatch(time_point now, std::string_view t, std::string_view d
 
 bool connection::inject_split(time_point now, std::uint64_t payloads) {
     return impl_->inject_split(now, payloads);
+}
+
+bool connection::inject_stall(time_point now, std::chrono::milliseconds duration) {
+    return impl_->inject_stall(now, duration);
 }
 
 bool connection::inject_hostile(time_point now, hostile_mode mode, std::uint64_t amount) {

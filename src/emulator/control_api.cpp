@@ -28,6 +28,8 @@ constexpr std::uint16_t upgrade_required = 426;
 
 /// Most connections one `POST /_emulator/hostile` arms.
 constexpr std::int64_t max_hostile_connections = 1'000;
+/// A stall without "ms": less than any sane heartbeat interval, so a client should ride it out.
+constexpr std::uint64_t default_stall_ms = 2'000;
 /// Largest `count` of one flood request.
 constexpr std::uint64_t max_flood_count = 100'000'000;
 /// Largest `count` of a prepared flood, whose frames are all held at once (~1.1 GB uncompressed).
@@ -287,9 +289,9 @@ std::optional<std::uint32_t> parse_shard_id(std::string_view text) {
 }
 
 std::optional<fault_kind> parse_fault(std::string_view name) {
-    for (const auto f :
-         {fault_kind::close, fault_kind::reconnect, fault_kind::invalidate, fault_kind::zombie,
-          fault_kind::drop, fault_kind::heartbeat, fault_kind::hostile, fault_kind::split}) {
+    for (const auto f : {fault_kind::close, fault_kind::reconnect, fault_kind::invalidate,
+                         fault_kind::zombie, fault_kind::drop, fault_kind::heartbeat,
+                         fault_kind::hostile, fault_kind::split, fault_kind::stall}) {
         if (name == to_string(f)) {
             return f;
         }
@@ -493,6 +495,14 @@ http_response router::shard_command(std::uint32_t shard, fault_kind fault, std::
             return bad_request("\"payloads\" must be from 1 to 1000000, e.g. {\"payloads\":20}");
         }
         effect.amount = payloads ? static_cast<std::uint64_t>(*payloads) : 0;
+    }
+    if (fault == fault_kind::stall) {
+        bool bad = false;
+        const auto ms = o->integer("ms", bad);
+        if (bad || (ms && (*ms < 1 || *ms > 600'000))) {
+            return bad_request("\"ms\" must be from 1 to 600000, e.g. {\"ms\":2000}");
+        }
+        effect.amount = ms ? static_cast<std::uint64_t>(*ms) : default_stall_ms;
     }
     const auto n = run_(effect);
     if (n == 0 && fault == fault_kind::split) {
@@ -706,6 +716,7 @@ std::string_view to_string(fault_kind fault) noexcept {
     case fault_kind::heartbeat: return "heartbeat";
     case fault_kind::hostile: return "hostile";
     case fault_kind::split: return "split";
+    case fault_kind::stall: return "stall";
     }
     return "close";
 }
@@ -727,6 +738,9 @@ bool apply_effect(connection& c, const control_effect& effect, time_point now) {
         case fault_kind::heartbeat: c.inject_heartbeat_request(now); break;
         case fault_kind::hostile: return c.inject_hostile(now, f->hostile, f->amount);
         case fault_kind::split: return c.inject_split(now, f->amount);
+        case fault_kind::stall:
+            return c.inject_stall(now, std::chrono::milliseconds(static_cast<std::int64_t>(
+                                           f->amount == 0 ? default_stall_ms : f->amount)));
         }
         return true;
     }

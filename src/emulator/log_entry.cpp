@@ -78,6 +78,7 @@ void write_details(json_writer& w, const ev::fault_injected& e) {
         }
         break;
     case injected_fault::split: w.key("count").uint_value(e.count); break;
+    case injected_fault::stall: w.key("ms").uint_value(e.count); break;
     case injected_fault::reconnect:
     case injected_fault::drop:
     case injected_fault::heartbeat_request: break;
@@ -202,6 +203,7 @@ std::string_view to_string(injected_fault fault) noexcept {
     case injected_fault::flood: return "flood";
     case injected_fault::hostile: return "hostile";
     case injected_fault::split: return "split";
+    case injected_fault::stall: return "stall";
     }
     return "close";
 }

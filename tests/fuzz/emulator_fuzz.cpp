@@ -147,11 +147,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 9: e.conn->inject_reconnect(now); break;
         case 10: e.conn->inject_invalid_session(now, in.byte() % 2 == 0); break;
         case 11: {
-            switch (in.byte() % 5) {
+            switch (in.byte() % 6) {
             case 0: e.conn->inject_zombie(now); break;
             case 1: e.conn->inject_drop(now); break;
             case 2: e.conn->inject_heartbeat_request(now); break;
             case 3: static_cast<void>(e.conn->inject_split(now, in.byte())); break;
+            case 4:
+                static_cast<void>(e.conn->inject_stall(now, std::chrono::milliseconds(in.byte())));
+                break;
             default: static_cast<void>(e.conn->dispatch(now, "FUZZ", in.bytes(in.byte()))); break;
             }
             break;

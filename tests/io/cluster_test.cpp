@@ -537,6 +537,34 @@ TEST(cluster, refused_connections_are_counted_as_refused_in_metrics) {
     EXPECT_EQ(failures, by_transport);
 }
 
+/// Slow reads: the gateway writes nothing for 700 ms (its heartbeat interval is 1 s), then all
+/// of it. The shard takes the late ACK and the burst without a reconnect.
+TEST(cluster, a_stall_shorter_than_the_heartbeat_interval_is_ridden_out) {
+    auto config = test::io_emulator_config();
+    config.heartbeat_interval = 1'000ms;
+    config.traffic_per_second = 50;
+    test::emulator_thread emu(config);
+    cluster_run run(options_for(emu, 1));
+    run.start();
+    ASSERT_TRUE(run.wait_for_count(lifecycle_kind::ready, 1));
+    for (int i = 0; i < 3; ++i) {
+        const auto stalled_at = std::chrono::steady_clock::now();
+        const auto answer = emu.control("POST", "/_emulator/shards/0/stall", R"({"ms":700})");
+        ASSERT_EQ(answer.at("connections").as_int64(), 1);
+        (void)emu.control("POST", "/_emulator/dispatch", R"({"t":"AFTER_STALL","d":{},"shard":0})");
+        ASSERT_TRUE(run.wait_for_dispatch("AFTER_STALL", static_cast<std::size_t>(i) + 1));
+        EXPECT_GE(std::chrono::steady_clock::now() - stalled_at, 650ms)
+            << "the dispatch was held by the stall";
+    }
+    run.bot().stop();
+    EXPECT_EQ(run.join(), io::cluster_exit::stopped);
+    for (const auto& e : run.events(lifecycle_kind::closed)) {
+        EXPECT_EQ(e.cause, gateway::disconnect_cause::shutdown)
+            << "a reconnect during a stall: " << gateway::to_string(e.cause);
+    }
+    EXPECT_EQ(run.count(lifecycle_kind::resumed), 0U);
+}
+
 TEST(emulator_server_api, inject_stats_and_metrics_from_another_thread) {
     {
         io::emulator_server idle({}); // bound but not running: nothing to inject into

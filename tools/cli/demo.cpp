@@ -78,6 +78,8 @@ constexpr std::array chaos_menu{
     fault_step{io::emulator_fault::heartbeat, "heartbeat_request", "op 1 Heartbeat request"},
     fault_step{io::emulator_fault::split, "split_frames",
                "the next 20 payloads split over WebSocket messages"},
+    fault_step{io::emulator_fault::stall, "stall",
+               "the gateway's writes stall for 2 s (slow reads), then arrive at once"},
 };
 
 /// The validated command.

@@ -175,6 +175,11 @@ public:
     /// JSON text have no such rule).
     bool inject_split(time_point now, std::uint64_t payloads = 0);
     static constexpr std::uint64_t default_split_payloads = 20;
+    /// Write nothing for `duration` (a congested path: the client's reads wait), then everything
+    /// queued meanwhile at once. The connection keeps reading and generating; a close or a drop
+    /// ends the stall.
+    /// @return false unless the connection is open.
+    bool inject_stall(time_point now, std::chrono::milliseconds duration);
     /// Act as a hostile gateway in `mode` (hostile.hpp; only the modes for open connections).
     /// @param amount The mode's size or count; 0 for its default.
     /// @return Whether the connection took it: a compression bomb needs `compress=zlib-stream`,

@@ -96,10 +96,11 @@ enum class fault_kind : std::uint8_t {
     hostile,       ///< Act as a hostile gateway (`hostile_mode`, hostile.hpp).
     split,         ///< Split the next `amount` payloads over several WebSocket messages
                    ///< (zlib-stream only; `connection::inject_split`).
+    stall,         ///< Write nothing for `amount` ms, then all of it (`connection::inject_stall`).
 };
 
 /// "close", "reconnect", "invalidate", "zombie", "silent_zombie", "drop", "heartbeat", "hostile",
-/// "split" (the path segments of the control API, plus silent_zombie).
+/// "split", "stall" (the path segments of the control API, plus silent_zombie).
 [[nodiscard]] std::string_view to_string(fault_kind fault) noexcept;
 
 /// Inject `fault` into every open connection that identified or resumed as `shard`.
@@ -110,7 +111,7 @@ struct inject_fault {
     std::uint16_t close_code = static_cast<std::uint16_t>(gateway::close_code::unknown_error);
     bool resumable = false; ///< For `invalidate`: op 9's `d`.
     /// For `hostile`: the mode (one that acts on open connections) and its size or count (0: the
-    /// mode's default). For `split`: the number of payloads (0: the default).
+    /// mode's default). For `split`: the number of payloads (0: the default). For `stall`: ms.
     hostile_mode hostile = hostile_mode::silence;
     std::uint64_t amount = 0;
 };

@@ -40,10 +40,11 @@ enum class injected_fault : std::uint8_t {
     flood,             ///< `count` generated dispatches of kind `t`.
     hostile,           ///< A hostile gateway `mode` (hostile.hpp), with its `count` if any.
     split,             ///< The next `count` payloads split over several WebSocket messages.
+    stall,             ///< Nothing written for `count` ms, then everything queued.
 };
 
 /// "close", "reconnect", "invalid_session", "zombie", "drop", "heartbeat_request", "flood",
-/// "hostile", "split".
+/// "hostile", "split", "stall".
 [[nodiscard]] std::string_view to_string(injected_fault fault) noexcept;
 
 /// What happened, one struct per `"event"` of the log (the struct's name is the event's name,

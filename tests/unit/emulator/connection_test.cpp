@@ -982,6 +982,35 @@ TEST(emulator_connection, a_split_is_refused_without_zlib_stream) {
     EXPECT_FALSE(zstd.conn->inject_split(h.now));
 }
 
+TEST(emulator_connection, a_stall_holds_every_write_until_it_ends_then_sends_them_in_order) {
+    auto config = emulator_test_config();
+    config.traffic_per_second = 20;
+    config.heartbeat_interval = 100'000ms;
+    identified t(config);
+    const auto before = t.c->frames.size();
+    ASSERT_TRUE(t.c->conn->inject_stall(t.h.now, 1'000ms));
+    t.h.heartbeat(*t.c); // read and answered, but the ACK waits with the rest
+    t.h.advance(900ms);
+    EXPECT_EQ(t.c->frames.size(), before) << "nothing is written during the stall";
+    t.h.advance(100ms);
+    ASSERT_GE(t.c->frames.size(), before + 19) << "the held writes go at its end";
+    EXPECT_EQ(t.c->frames[before].text, R"({"op":11})") << "the ACK came first, as it was queued";
+    const auto d = t.c->dispatches();
+    for (std::size_t i = 1; i < d.size(); ++i) {
+        EXPECT_EQ(d[i].s, *d[i - 1].s + 1);
+    }
+    EXPECT_NE(t.h.world.log_json().find(R"("fault":"stall","ms":1000)"), std::string::npos);
+}
+
+TEST(emulator_connection, a_close_during_a_stall_is_not_held) {
+    identified t;
+    ASSERT_TRUE(t.c->conn->inject_stall(t.h.now, 60'000ms));
+    t.c->conn->inject_close(t.h.now, 4000);
+    t.h.drain(*t.c);
+    EXPECT_EQ(t.c->close_code(), 4000);
+    EXPECT_FALSE(t.c->conn->next_deadline().has_value());
+}
+
 TEST(emulator_connection, zstd_stream_decodes_with_the_client_inflater) {
     auto config = emulator_test_config();
     config.zstd_window_log = 17;

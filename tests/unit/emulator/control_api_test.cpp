@@ -218,6 +218,7 @@ TEST(emulator_control_api, shard_commands_become_typed_faults) {
         {"drop", "{}", emu::fault_kind::drop, 4000, false},
         {"heartbeat", " \r\n", emu::fault_kind::heartbeat, 4000, false},
         {"split", "", emu::fault_kind::split, 4000, false},
+        {"stall", "", emu::fault_kind::stall, 4000, false},
     };
     for (const auto& r : rows) {
         control_fixture f;
@@ -662,6 +663,24 @@ TEST(emulator_control_api, fault_names) {
     EXPECT_EQ(emu::to_string(emu::fault_kind::drop), "drop");
     EXPECT_EQ(emu::to_string(emu::fault_kind::heartbeat), "heartbeat");
     EXPECT_EQ(emu::to_string(emu::fault_kind::split), "split");
+    EXPECT_EQ(emu::to_string(emu::fault_kind::stall), "stall");
+}
+
+TEST(emulator_control_api, stall_takes_milliseconds) {
+    for (const auto& [body, ms] : {std::pair{"", 2'000U}, std::pair{R"({"ms":250})", 250U}}) {
+        control_fixture f;
+        const auto r = f.post("/_emulator/shards/1/stall", body);
+        EXPECT_EQ(r.status, 200) << r.body;
+        const auto e = f.only_effect<emu::inject_fault>();
+        EXPECT_EQ(e.fault, emu::fault_kind::stall);
+        EXPECT_EQ(e.amount, ms) << body;
+    }
+    for (const auto* body : {R"({"ms":0})", R"({"ms":600001})", R"({"ms":true})"}) {
+        control_fixture f;
+        const auto r = f.post("/_emulator/shards/1/stall", body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_NE(r.body.find("\\\"ms\\\" must be"), std::string::npos) << r.body;
+    }
 }
 
 TEST(emulator_control_api, split_takes_a_payload_count_and_names_what_it_needs) {
