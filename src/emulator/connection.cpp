@@ -635,21 +635,20 @@ void connection::impl::send_payload(std::string_view json) {
     }
 }
 
+// Every payload carries the whole envelope, as Discord's does: `s` and `t` are null outside
+// dispatches. Clients rely on it (Discordeno takes a missing `s` as "no sequence" and would then
+// resume with seq 0).
 void connection::impl::send_op(opcode op, std::string_view d_json) {
     std::string frame;
     json_writer w(frame);
     w.begin_object().key("op").uint_value(static_cast<std::uint64_t>(op));
-    w.key("d").raw_value(d_json).end_object();
+    w.key("d").raw_value(d_json);
+    w.key("s").null_value().key("t").null_value().end_object();
     send_payload(frame);
 }
 
-// op 11 as Discord sends it: without `d`.
 void connection::impl::send_heartbeat_ack() {
-    std::string frame;
-    json_writer w(frame);
-    w.begin_object().key("op").uint_value(static_cast<std::uint64_t>(opcode::heartbeat_ack));
-    w.end_object();
-    send_payload(frame);
+    send_op(opcode::heartbeat_ack, "null");
 }
 
 void connection::impl::send_dispatch(std::string_view t, std::string_view d) {

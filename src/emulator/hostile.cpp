@@ -95,7 +95,7 @@ std::string hostile_hello(hostile_mode mode) {
     } else if (mode == hostile_mode::hello_huge_interval) {
         w.key("heartbeat_interval").uint_value(std::numeric_limits<std::uint64_t>::max());
     }
-    w.end_object().end_object();
+    w.end_object().key("s").null_value().key("t").null_value().end_object();
     return out;
 }
 

@@ -37,7 +37,7 @@ TEST(emulator_connection, sends_hello_first) {
     emulator_harness h;
     auto& c = h.connect();
     ASSERT_EQ(c.frames.size(), 1U);
-    EXPECT_EQ(c.frames[0].text, R"({"op":10,"d":{"heartbeat_interval":1000}})");
+    EXPECT_EQ(c.frames[0].text, R"({"op":10,"d":{"heartbeat_interval":1000},"s":null,"t":null})");
     EXPECT_TRUE(c.conn->open());
     EXPECT_FALSE(c.conn->shard_id());
 }
@@ -82,8 +82,8 @@ TEST(emulator_connection, acks_every_heartbeat) {
     h.heartbeat(c);
     h.heartbeat(c, 5);
     ASSERT_EQ(c.frames.size(), 3U);
-    EXPECT_EQ(c.frames[1].text, R"({"op":11})");
-    EXPECT_EQ(c.frames[2].text, R"({"op":11})");
+    EXPECT_EQ(c.frames[1].text, R"({"op":11,"d":null,"s":null,"t":null})");
+    EXPECT_EQ(c.frames[2].text, R"({"op":11,"d":null,"s":null,"t":null})");
 }
 
 TEST(emulator_connection, heartbeat_timeout_closes_4009_and_destroys_the_session) {
@@ -97,7 +97,7 @@ TEST(emulator_connection, heartbeat_timeout_closes_4009_and_destroys_the_session
     auto& again = h.connect();
     h.text(again, emulator_harness::resume_frame(session, 1));
     ASSERT_EQ(again.frames.size(), 2U);
-    EXPECT_EQ(again.frames[1].text, R"({"op":9,"d":false})");
+    EXPECT_EQ(again.frames[1].text, R"({"op":9,"d":false,"s":null,"t":null})");
 }
 
 TEST(emulator_connection, each_heartbeat_extends_the_deadline) {
@@ -383,7 +383,7 @@ TEST(emulator_connection, resume_of_unknown_session_gets_op_9_false) {
     emulator_harness h;
     auto& c = h.connect();
     h.text(c, emulator_harness::resume_frame("0123456789abcdef0123456789abcdef", 0));
-    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
     EXPECT_TRUE(c.conn->open());
 }
 
@@ -396,7 +396,7 @@ TEST(emulator_connection, resume_of_expired_session_gets_op_9_false) {
     t.h.advance(10s); // the world expires it through its deadline
     auto& c = t.h.connect();
     t.h.text(c, emulator_harness::resume_frame(session, 1));
-    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
 }
 
 TEST(emulator_connection, client_close_1000_destroys_the_session) {
@@ -407,7 +407,7 @@ TEST(emulator_connection, client_close_1000_destroys_the_session) {
         EXPECT_FALSE(t.c->conn->open());
         auto& c = t.h.connect();
         t.h.text(c, emulator_harness::resume_frame(session, 1));
-        EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})") << code;
+        EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})") << code;
     }
 }
 
@@ -554,7 +554,7 @@ TEST(emulator_connection, identify_pacing_per_bucket) {
 
     auto& b = h.connect(); // same bucket (2 % 2 == 0), same window: op 9, no budget spent
     h.identify(b, gw::shard_id{2, 4});
-    EXPECT_EQ(b.frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(b.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
     EXPECT_TRUE(b.conn->open());
     EXPECT_EQ(remaining_starts(h), 999U);
 
@@ -565,7 +565,7 @@ TEST(emulator_connection, identify_pacing_per_bucket) {
     h.now += 4'999ms;
     auto& d = h.connect();
     h.identify(d, gw::shard_id{2, 4});
-    EXPECT_EQ(d.frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(d.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
     h.now += 1ms;
     auto& e = h.connect();
     h.identify(e, gw::shard_id{2, 4});
@@ -692,7 +692,7 @@ TEST(emulator_connection, a_close_code_that_ends_the_session_destroys_it) {
         EXPECT_EQ(t.c->close_code(), code);
         auto& c = t.h.connect();
         t.h.text(c, emulator_harness::resume_frame(session, 1));
-        EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})") << code;
+        EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})") << code;
     }
 }
 
@@ -700,7 +700,7 @@ TEST(emulator_connection, inject_reconnect_sends_op_7_then_closes_4000) {
     identified t;
     t.c->conn->inject_reconnect(t.h.now);
     t.h.drain(*t.c);
-    EXPECT_EQ(t.c->frames.back().text, R"({"op":7,"d":null})");
+    EXPECT_EQ(t.c->frames.back().text, R"({"op":7,"d":null,"s":null,"t":null})");
     t.h.heartbeat(*t.c);
     t.h.advance(1'000ms);
     t.h.heartbeat(*t.c);
@@ -728,7 +728,7 @@ TEST(emulator_connection, inject_invalid_session_resumable) {
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->inject_invalid_session(t.h.now, true);
     t.h.drain(*t.c);
-    EXPECT_EQ(t.c->frames.back().text, R"({"op":9,"d":true})");
+    EXPECT_EQ(t.c->frames.back().text, R"({"op":9,"d":true,"s":null,"t":null})");
     t.c->conn->on_client_close(t.h.now, 4900);
     auto& c = t.h.connect();
     t.h.text(c, emulator_harness::resume_frame(session, 1));
@@ -740,14 +740,14 @@ TEST(emulator_connection, inject_invalid_session_not_resumable_destroys_it) {
     const auto session = emulator_harness::session_id_of(*t.c);
     t.c->conn->inject_invalid_session(t.h.now, false);
     t.h.drain(*t.c);
-    EXPECT_EQ(t.c->frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(t.c->frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
     EXPECT_FALSE(t.c->conn->shard_id());
     // The connection is no longer authenticated: a command gets 4003 (session invalidated).
     t.h.text(*t.c, R"({"op":3,"d":{"since":null,"activities":[],"status":"online","afk":false}})");
     EXPECT_EQ(t.c->close_code(), 4003);
     auto& c = t.h.connect();
     t.h.text(c, emulator_harness::resume_frame(session, 1));
-    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
 }
 
 TEST(emulator_connection, inject_zombie_stops_acks) {
@@ -779,7 +779,7 @@ TEST(emulator_connection, inject_heartbeat_request_sends_op_1) {
     identified t;
     t.c->conn->inject_heartbeat_request(t.h.now);
     t.h.drain(*t.c);
-    EXPECT_EQ(t.c->frames.back().text, R"({"op":1,"d":null})");
+    EXPECT_EQ(t.c->frames.back().text, R"({"op":1,"d":null,"s":null,"t":null})");
 }
 
 TEST(emulator_connection, dispatch_is_sequenced_and_needs_a_session) {
@@ -963,7 +963,7 @@ TEST(emulator_connection, an_injected_split_sends_the_next_payloads_in_parts_the
     }
     ASSERT_EQ(c.frames.size(), frames + 4) << "every payload inflated whole";
     for (std::size_t i = frames; i < c.frames.size(); ++i) {
-        EXPECT_EQ(c.frames[i].text, R"({"op":11})");
+        EXPECT_EQ(c.frames[i].text, R"({"op":11,"d":null,"s":null,"t":null})");
     }
     // Three payloads in 2, 3 or 4 messages each (only the last ends with the suffix), then
     // one message again.
@@ -994,7 +994,8 @@ TEST(emulator_connection, a_stall_holds_every_write_until_it_ends_then_sends_the
     EXPECT_EQ(t.c->frames.size(), before) << "nothing is written during the stall";
     t.h.advance(100ms);
     ASSERT_GE(t.c->frames.size(), before + 19) << "the held writes go at its end";
-    EXPECT_EQ(t.c->frames[before].text, R"({"op":11})") << "the ACK came first, as it was queued";
+    EXPECT_EQ(t.c->frames[before].text, R"({"op":11,"d":null,"s":null,"t":null})")
+        << "the ACK came first, as it was queued";
     const auto d = t.c->dispatches();
     for (std::size_t i = 1; i < d.size(); ++i) {
         EXPECT_EQ(d[i].s, *d[i - 1].s + 1);
@@ -1019,7 +1020,7 @@ TEST(emulator_connection, zstd_stream_decodes_with_the_client_inflater) {
     h.identify(c);
     h.heartbeat(c);
     EXPECT_EQ(c.dispatches("READY").size(), 1U);
-    EXPECT_EQ(c.frames.back().text, R"({"op":11})");
+    EXPECT_EQ(c.frames.back().text, R"({"op":11,"d":null,"s":null,"t":null})");
     EXPECT_EQ(c.wire_messages.size(), c.frames.size()); // one message per payload
 }
 

@@ -275,9 +275,12 @@ TEST(emulator_control_api, hostile_start_modes_are_armed_for_the_next_connection
         f.post("/_emulator/hostile", R"({"mode":"hello_zero_interval","connections":2})");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, R"({"ok":true,"armed":2})");
-    EXPECT_EQ(f.h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":0}})");
-    EXPECT_EQ(f.h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":0}})");
-    EXPECT_EQ(f.h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":1000}})");
+    EXPECT_EQ(f.h.connect().frames.front().text,
+              R"({"op":10,"d":{"heartbeat_interval":0},"s":null,"t":null})");
+    EXPECT_EQ(f.h.connect().frames.front().text,
+              R"({"op":10,"d":{"heartbeat_interval":0},"s":null,"t":null})");
+    EXPECT_EQ(f.h.connect().frames.front().text,
+              R"({"op":10,"d":{"heartbeat_interval":1000},"s":null,"t":null})");
     EXPECT_EQ(f.post("/_emulator/hostile", R"({"mode":"ready_before_hello"})").body,
               R"({"ok":true,"armed":1})");
     const auto wrong = f.post("/_emulator/hostile", R"({"mode":"compression_bomb"})");
@@ -623,11 +626,11 @@ TEST(emulator_control_api, apply_effect_injects_faults_into_a_connection) {
     EXPECT_TRUE(
         emu::apply_effect(*c.conn, emu::inject_fault{0, emu::fault_kind::heartbeat}, h.now));
     h.drain(c);
-    EXPECT_EQ(c.frames.back().text, R"({"op":1,"d":null})");
+    EXPECT_EQ(c.frames.back().text, R"({"op":1,"d":null,"s":null,"t":null})");
     EXPECT_TRUE(emu::apply_effect(
         *c.conn, emu::inject_fault{0, emu::fault_kind::invalidate, 4000, true}, h.now));
     h.drain(c);
-    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":true})");
+    EXPECT_EQ(c.frames.back().text, R"({"op":9,"d":true,"s":null,"t":null})");
     EXPECT_TRUE(
         emu::apply_effect(*c.conn, emu::inject_fault{0, emu::fault_kind::close, 4014}, h.now));
     h.drain(c);

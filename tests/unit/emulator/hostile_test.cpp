@@ -109,12 +109,15 @@ TEST(emulator_hostile, armed_hellos_start_the_next_connections_then_stop) {
     EXPECT_EQ(h.world.arm_hostile(hostile_mode::hello_without_interval, 1), 1U);
     EXPECT_EQ(h.world.arm_hostile(hostile_mode::hello_huge_interval, 1), 1U);
     EXPECT_EQ(h.world.arm_hostile(hostile_mode::heartbeat_burst, 1), 0U) << "not a start mode";
-    EXPECT_EQ(h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":0}})");
-    EXPECT_EQ(h.connect().frames.front().text, R"({"op":10,"d":{}})");
+    EXPECT_EQ(h.connect().frames.front().text,
+              R"({"op":10,"d":{"heartbeat_interval":0},"s":null,"t":null})");
+    EXPECT_EQ(h.connect().frames.front().text, R"({"op":10,"d":{},"s":null,"t":null})");
     EXPECT_EQ(h.connect().frames.front().text,
               R"({"op":10,"d":{"heartbeat_interval":)" +
-                  std::to_string(std::numeric_limits<std::uint64_t>::max()) + "}}");
-    EXPECT_EQ(h.connect().frames.front().text, R"({"op":10,"d":{"heartbeat_interval":1000}})");
+                  std::to_string(std::numeric_limits<std::uint64_t>::max()) +
+                  R"(},"s":null,"t":null})");
+    EXPECT_EQ(h.connect().frames.front().text,
+              R"({"op":10,"d":{"heartbeat_interval":1000},"s":null,"t":null})");
 }
 
 TEST(emulator_hostile, ready_before_hello_then_a_normal_connection) {

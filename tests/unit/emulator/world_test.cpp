@@ -98,7 +98,7 @@ TEST(emulator_world, detached_sessions_expire_through_on_deadline) {
     h.now += 30s;
     auto& again = h.connect();
     h.text(again, emulator_harness::resume_frame(session, 1));
-    EXPECT_EQ(again.frames.back().text, R"({"op":9,"d":false})");
+    EXPECT_EQ(again.frames.back().text, R"({"op":9,"d":false,"s":null,"t":null})");
 }
 
 TEST(emulator_world, detached_sessions_keep_receiving_traffic) {
