@@ -12,6 +12,7 @@ usage: chaos_soak.py SHARDGATE_BINARY [SECONDS] [SHARDS] [FAULT_EVERY]
 import json
 import subprocess
 import sys
+import tempfile
 import time
 
 BINARY = sys.argv[1]
@@ -37,7 +38,11 @@ def main():
             "--duration", str(SECONDS), "--json", "--log-level", "warn"]
     print("$ " + " ".join(args), flush=True)
     started = time.monotonic()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Files, not pipes: nobody reads a pipe until the end, and a long run's status lines on stderr
+    # would fill it (64 KiB) and block the demo.
+    out_file = tempfile.TemporaryFile(mode="w+")
+    err_file = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(args, stdout=out_file, stderr=err_file, text=True)
     samples = []  # (seconds since start, KiB)
     while proc.poll() is None:
         kib = rss_kib(proc.pid)
@@ -45,10 +50,14 @@ def main():
             samples.append((time.monotonic() - started, kib))
         if time.monotonic() - started > SECONDS + 120:
             proc.kill()
-            print("FAIL: the demo did not end", file=sys.stderr)
+            err_file.seek(0)
+            print("FAIL: the demo did not end; its stderr ends with:\n" + err_file.read()[-2000:],
+                  file=sys.stderr)
             return 1
         time.sleep(1)
-    out, err = proc.communicate()
+    out_file.seek(0)
+    err_file.seek(0)
+    out, err = out_file.read(), err_file.read()
     failures = []
     if proc.returncode != 0:
         failures.append(f"exit status {proc.returncode}: {err.strip()[-500:]}")
