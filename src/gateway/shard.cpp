@@ -1,7 +1,9 @@
 #include "shardgate/gateway/shard.hpp"
 
+#include "shardgate/gateway/detail/printable.hpp"
 #include "shardgate/gateway/error.hpp"
 #include "shardgate/gateway/opcode.hpp"
+#include "shardgate/gateway/websocket_url.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -446,22 +448,14 @@ void shard::count_resume_url_failure() {
 // READY's resume URL is used as given only when it is a plausible ws:// or wss:// URL; anything
 // else (another scheme, no host, control characters, absurd length) would keep the shard offline.
 void shard::take_resume_url(std::string url) {
-    const auto scheme_end = url.find("://");
-    const bool websocket = url.starts_with("wss://") || url.starts_with("ws://");
-    const bool has_host = scheme_end != std::string::npos && url.size() > scheme_end + 3 &&
-                          url[scheme_end + 3] != '/' && url[scheme_end + 3] != ':';
-    const bool printable = std::all_of(url.begin(), url.end(), [](char c) {
-        return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
-    });
-    constexpr std::size_t max_url = 2048;
     resume_url_failures_ = 0;
-    if (websocket && has_host && printable && url.size() <= max_url) {
+    if (is_websocket_url(url)) {
         session_->resume_gateway_url = std::move(url);
         return;
     }
     auto event = lifecycle(lifecycle_kind::protocol_error);
     event.error = error::bad_resume_gateway_url;
-    event.detail = "resume_gateway_url \"" + url.substr(0, 200) +
+    event.detail = "resume_gateway_url \"" + detail::printable(url, 200) +
                    "\" is unusable; resuming through gateway_url " + config_.gateway_url;
     emit(std::move(event));
     session_->resume_gateway_url = config_.gateway_url;

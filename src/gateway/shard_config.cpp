@@ -1,19 +1,13 @@
 #include "shardgate/gateway/shard_config.hpp"
 
 #include "shardgate/gateway/commands.hpp"
+#include "shardgate/gateway/detail/printable.hpp"
 #include "shardgate/gateway/error.hpp"
+#include "shardgate/gateway/websocket_url.hpp"
 
 #include <string_view>
 
 namespace shardgate::gateway {
-namespace {
-
-bool is_websocket_url(std::string_view url) {
-    return url.starts_with("wss://") || url.starts_with("ws://");
-}
-
-} // namespace
-
 identify identify_for(const shard_config& config) {
     identify payload;
     payload.token = config.token;
@@ -43,8 +37,9 @@ std::string validate(const shard_config& config) {
                                      std::to_string(config.shard.count) + ")");
     }
     if (!is_websocket_url(config.gateway_url)) {
-        return field("gateway_url",
-                     "is \"" + config.gateway_url + "\"; it must start with wss:// or ws://");
+        return field("gateway_url", "is \"" + detail::printable(config.gateway_url, 200) +
+                                        "\"; it must be a ws:// or wss:// URL with a host, e.g. "
+                                        "wss://gateway.discord.gg");
     }
     // Intents are left to the gateway (4013 names them): Discord adds bits before we know them.
     if (config.large_threshold < 50 || config.large_threshold > 250) {
@@ -67,7 +62,8 @@ std::string validate(const shard_config& config) {
     }
     if (config.resume && (config.resume->session_id.empty() ||
                           !is_websocket_url(config.resume->resume_gateway_url))) {
-        return field("resume", "needs a session_id and a ws:// or wss:// resume_gateway_url");
+        return field("resume",
+                     "needs a session_id and a ws:// or wss:// resume_gateway_url with a host");
     }
     // Last, the Identify itself: an invalid presence, or properties and presence together longer
     // than the gateway's 4096-byte limit.

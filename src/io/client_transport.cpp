@@ -10,6 +10,7 @@
 #include "client_transport.hpp"
 
 #include "shardgate/gateway/close_code.hpp"
+#include "shardgate/gateway/detail/printable.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -272,11 +273,9 @@ private:
             ec = hec;
             if (hec == websocket::error::upgrade_declined) {
                 upgrade_status_ = response.result_int();
-                const auto reason = response.reason();
                 // The reason phrase is the server's: keep it short and printable.
-                for (const char c : reason.substr(0, 64)) {
-                    upgrade_reason_ += (c >= 0x20 && c < 0x7f) ? c : '?';
-                }
+                const auto reason = response.reason();
+                upgrade_reason_ = gateway::detail::printable({reason.data(), reason.size()}, 64);
             }
         }
         timer_.cancel();

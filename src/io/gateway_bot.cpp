@@ -1,5 +1,7 @@
 // `GET /gateway/bot`'s answer, read and checked, and discovery's errors. Apart from discovery.cpp
 // (which does the HTTP) so that it is small enough to fuzz on its own: it is text from the network.
+#include "shardgate/gateway/detail/printable.hpp"
+#include "shardgate/gateway/websocket_url.hpp"
 #include "shardgate/io/discovery.hpp"
 
 #include <algorithm>
@@ -33,17 +35,6 @@ std::optional<std::uint64_t> uint_field(const boost::json::object& o, std::strin
 
 std::uint32_t clamp32(std::uint64_t v) {
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, 0xffff'ffffU));
-}
-
-/// ws:// or wss:// with something after it; the transport checks the rest when it connects.
-bool is_websocket_url(std::string_view url) {
-    for (const std::string_view scheme : {"ws://", "wss://"}) {
-        if (url.size() > scheme.size() && url.substr(0, scheme.size()) == scheme &&
-            url[scheme.size()] != '/') {
-            return true;
-        }
-    }
-    return false;
 }
 
 class discovery_category_impl final : public std::error_category {
@@ -100,14 +91,10 @@ std::error_code parse_gateway_bot(std::string_view body, gateway_bot_info& out,
         return discovery_error::bad_response;
     }
     const std::string_view gateway_url(url->get_string().data(), url->get_string().size());
-    if (!is_websocket_url(gateway_url)) {
+    if (!gateway::is_websocket_url(gateway_url)) {
         // Named as it came, but printable: it is the network's text.
-        std::string shown;
-        for (const char c : gateway_url.substr(0, 200)) {
-            const auto u = static_cast<unsigned char>(c);
-            shown += (u < 0x20U || u == 0x7fU) ? '?' : c;
-        }
-        detail = "/gateway/bot returned the gateway URL \"" + shown +
+        detail = "/gateway/bot returned the gateway URL \"" +
+                 gateway::detail::printable(gateway_url, 200) +
                  "\", which is not a ws:// or wss:// URL";
         return discovery_error::bad_response;
     }

@@ -5,6 +5,7 @@
 #include "run_loop.hpp"
 #include "shardgate/gateway/compression.hpp"
 #include "shardgate/gateway/intents.hpp"
+#include "shardgate/gateway/websocket_url.hpp"
 #include "shardgate/io/discovery.hpp"
 
 #include <algorithm>
@@ -262,8 +263,9 @@ bool apply_endpoints(const connect_options& o, io::cluster_options& c, std::stri
     }
     c.api = o.api;
     if (o.gateway) {
-        if (!starts_with(*o.gateway, "ws://") && !starts_with(*o.gateway, "wss://")) {
-            error = "--gateway must be a ws:// or wss:// URL (e.g. wss://gateway.discord.gg)";
+        if (!gw::is_websocket_url(*o.gateway)) {
+            error = "--gateway must be a ws:// or wss:// URL with a host (e.g. "
+                    "wss://gateway.discord.gg)";
             return false;
         }
         c.gateway_url = *o.gateway;

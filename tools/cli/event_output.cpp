@@ -2,6 +2,7 @@
 
 #include "shardgate/gateway/close_code.hpp"
 #include "shardgate/gateway/detail/json_writer.hpp"
+#include "shardgate/gateway/detail/printable.hpp"
 #include "shardgate/gateway/dispatch_events.hpp"
 
 #include <algorithm>
@@ -130,13 +131,8 @@ std::string protocol_error_line(const gw::lifecycle_event& event) {
     std::string line = "shard " + std::to_string(event.shard) + ": protocol error: ";
     line += event.error ? event.error.message() : std::string("unknown");
     if (!event.detail.empty()) {
-        line += " (";
         // One line on stderr, whatever bytes the gateway sent.
-        for (const char c : event.detail) {
-            const auto u = static_cast<unsigned char>(c);
-            line += (u < 0x20U || u == 0x7fU) ? '.' : c;
-        }
-        line += ')';
+        line += " (" + gw::detail::printable(event.detail, event.detail.size()) + ')';
     }
     return line;
 }

@@ -28,6 +28,8 @@ const broken_field broken_fields[] = {
          c.shard = {4, 4};
      }},
     {"shard_config.gateway_url", [](gw::shard_config& c) { c.gateway_url = "https://x"; }},
+    {"shard_config.gateway_url", [](gw::shard_config& c) { c.gateway_url = "wss://"; }},
+    {"shard_config.gateway_url", [](gw::shard_config& c) { c.gateway_url = "wss://a b"; }},
     {"shard_config.large_threshold", [](gw::shard_config& c) { c.large_threshold = 251; }},
     {"shard_config.large_threshold", [](gw::shard_config& c) { c.large_threshold = 49; }},
     {"shard_config.hello_timeout",
