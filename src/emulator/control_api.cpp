@@ -343,7 +343,9 @@ public:
 private:
     http_response discovery(std::string_view rest, const http_request& req);
     http_response control(std::string_view rest, const http_request& req);
-    http_response shard_command(std::uint32_t shard, fault_kind fault, std::string_view body);
+    /// A fault for the open connections of `shard` (of every shard with nullopt).
+    http_response shard_command(std::optional<std::uint32_t> shard, fault_kind fault,
+                                std::string_view body);
     http_response dispatch(std::string_view body);
     http_response flood(std::string_view body);
     http_response arm_hostile(std::string_view body);
@@ -440,14 +442,19 @@ http_response router::control(std::string_view rest, const http_request& req) {
     if (!post) {
         return method_not_allowed("POST");
     }
-    const auto shard = parse_shard_id(tail.substr(0, slash));
+    const auto id = tail.substr(0, slash);
+    if (id == "all") {
+        return shard_command(std::nullopt, *fault, req.body);
+    }
+    const auto shard = parse_shard_id(id);
     if (!shard) {
-        return bad_request("the shard id in the path must be a non-negative integer");
+        return bad_request("the shard id in the path must be a non-negative integer or all");
     }
     return shard_command(*shard, *fault, req.body);
 }
 
-http_response router::shard_command(std::uint32_t shard, fault_kind fault, std::string_view body) {
+http_response router::shard_command(std::optional<std::uint32_t> shard, fault_kind fault,
+                                    std::string_view body) {
     std::string why;
     const auto o = parse_body(body, why);
     if (!o) {
@@ -505,20 +512,23 @@ http_response router::shard_command(std::uint32_t shard, fault_kind fault, std::
         effect.amount = ms ? static_cast<std::uint64_t>(*ms) : default_stall_ms;
     }
     const auto n = run_(effect);
+    const std::string of_shard = shard ? " of shard " + std::to_string(*shard) : "";
     if (n == 0 && fault == fault_kind::split) {
         return json_response(status::not_found,
-                             error_json("no open connection of shard " + std::to_string(shard) +
+                             error_json("no open connection" + of_shard +
                                         " took it (split needs compress=zlib-stream)"));
     }
     if (n == 0 && fault == fault_kind::hostile) {
         return json_response(status::not_found,
-                             error_json("no open connection of shard " + std::to_string(shard) +
+                             error_json("no open connection" + of_shard +
                                         " took it (compression_bomb needs "
                                         "compress=zlib-stream, oversized_frame a live session)"));
     }
     if (n == 0) {
-        return json_response(status::not_found,
-                             error_json("no open connection has shard " + std::to_string(shard)));
+        return json_response(
+            status::not_found,
+            error_json(shard ? "no open connection has shard " + std::to_string(*shard)
+                             : std::string("no shard has an open connection")));
     }
     return json_response(status::ok, ok_json(n));
 }

@@ -28,7 +28,8 @@
 ///   optional JSON object body (`{"code":4000}` for close, `{"resumable":false}` for invalidate,
 ///   `{"silent":true}` for zombie): 200 `{"ok":true,"connections":K}`, 404 when no open connection
 ///   has the shard, 400 `{"ok":false,"error":"..."}` for a bad id or body; another method: 405 with
-///   `Allow: POST`; an unknown action: 404.
+///   `Allow: POST`; an unknown action: 404. `{id}` may be `all`: the fault goes to every open
+///   connection of every shard at once (a reconnect storm), 404 when none took it.
 /// - `POST /_emulator/shards/{id}/hostile` `{"mode":M}` with M one of `compression_bomb`
 ///   (optional `"bytes"`: inflated size, default 256 MiB, at most 4 GiB; needs a zlib-stream
 ///   connection), `oversized_frame` (`"bytes"` of content, default 16 MiB, at most 256 MiB; needs
@@ -103,9 +104,10 @@ enum class fault_kind : std::uint8_t {
 /// "split", "stall" (the path segments of the control API, plus silent_zombie).
 [[nodiscard]] std::string_view to_string(fault_kind fault) noexcept;
 
-/// Inject `fault` into every open connection that identified or resumed as `shard`.
+/// Inject `fault` into every open connection that identified or resumed as `shard` (into every
+/// open connection of any shard with nullopt: `POST /_emulator/shards/all/...`, a storm at once).
 struct inject_fault {
-    std::uint32_t shard = 0;
+    std::optional<std::uint32_t> shard = 0;
     fault_kind fault = fault_kind::close;
     /// For `close`: any code a server may send.
     std::uint16_t close_code = static_cast<std::uint16_t>(gateway::close_code::unknown_error);

@@ -323,11 +323,34 @@ TEST(emulator_control_api, bad_shard_id_is_400) {
         const auto r = f.post(target);
         EXPECT_EQ(r.status, 400) << target;
         EXPECT_EQ(r.body, R"({"ok":false,"error":"the shard id in the path must be a )"
-                          R"(non-negative integer"})")
+                          R"(non-negative integer or all"})")
             << target;
     }
     EXPECT_TRUE(f.effects.empty());
     EXPECT_EQ(f.post("/_emulator/shards/4294967295/close").status, 200);
+}
+
+TEST(emulator_control_api, shard_all_sends_the_fault_to_every_shard_at_once) {
+    control_fixture f;
+    f.connections_that_take_it = 64;
+    const auto r = f.post("/_emulator/shards/all/drop");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, R"({"ok":true,"connections":64})");
+    const auto e = f.only_effect<emu::inject_fault>();
+    EXPECT_FALSE(e.shard) << "one effect for every shard, not one per shard";
+    EXPECT_EQ(e.fault, emu::fault_kind::drop);
+    EXPECT_FALSE(emu::target_shard(f.effects.back()));
+    f.effects.clear();
+    ASSERT_EQ(f.post("/_emulator/shards/all/close", R"({"code":4009})").status, 200);
+    EXPECT_EQ(f.only_effect<emu::inject_fault>().close_code, 4009);
+
+    f.effects.clear();
+    f.connections_that_take_it = 0;
+    const auto none = f.post("/_emulator/shards/all/reconnect");
+    EXPECT_EQ(none.status, 404);
+    EXPECT_EQ(none.body, R"({"ok":false,"error":"no shard has an open connection"})");
+    EXPECT_EQ(f.post("/_emulator/shards/ALL/drop").status, 400)
+        << "all is lower case, as paths are";
 }
 
 TEST(emulator_control_api, bad_json_bodies_are_400) {
