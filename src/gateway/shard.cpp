@@ -90,6 +90,18 @@ std::string_view to_string(closed_by by) noexcept {
     return "unknown";
 }
 
+std::string_view to_string(transport_stage stage) noexcept {
+    switch (stage) {
+    case transport_stage::unknown: return "unknown";
+    case transport_stage::resolve: return "resolve";
+    case transport_stage::connect: return "connect";
+    case transport_stage::tls_handshake: return "tls_handshake";
+    case transport_stage::websocket_upgrade: return "websocket_upgrade";
+    case transport_stage::open: return "open";
+    }
+    return "unknown";
+}
+
 std::string_view to_string(disconnect_cause cause) noexcept {
     switch (cause) {
     case disconnect_cause::gateway_close: return "gateway_close";
@@ -213,14 +225,20 @@ void shard::on_closed(time_point now, std::uint16_t code, std::string_view /*rea
     }
 }
 
-void shard::on_transport_error(time_point now, std::error_code ec, std::string_view detail) {
+void shard::on_transport_error(time_point now, std::error_code ec, std::string_view detail,
+                               transport_stage stage) {
     if (state_ == shard_state::closing) {
         connection_ended(now, closing_code_, closed_by::shard, closing_cause_);
         return;
     }
     if (connection_open() || state_ == shard_state::connecting) {
+        // Once on_connected came, the handshakes are behind it, whatever the transport says.
+        if (connection_open()) {
+            stage = transport_stage::open;
+        }
         connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure),
-                         closed_by::transport, disconnect_cause::connection_lost, ec, detail);
+                         closed_by::transport, disconnect_cause::connection_lost, ec, detail,
+                         stage);
     }
 }
 
@@ -236,7 +254,7 @@ void shard::on_deadline(time_point now) {
             emit(action::drop_transport{});
             connection_ended(now, static_cast<std::uint16_t>(close_code::abnormal_closure),
                              closed_by::transport, disconnect_cause::hello_timeout,
-                             error::hello_timeout);
+                             error::hello_timeout, {}, transport_stage::open);
         }
         return;
     case shard_state::closing:
@@ -394,7 +412,8 @@ void shard::begin_close(time_point now, std::uint16_t code, disconnect_cause cau
 // Every way a connection ends comes here: the reaction is decided once (reaction_to), and this is
 // the only place a session is given up.
 void shard::connection_ended(time_point now, std::uint16_t code, closed_by by,
-                             disconnect_cause cause, std::error_code ec, std::string_view detail) {
+                             disconnect_cause cause, std::error_code ec, std::string_view detail,
+                             transport_stage stage) {
     const bool before_hello =
         state_ == shard_state::connecting || state_ == shard_state::awaiting_hello;
     cancel_identify_request();
@@ -421,6 +440,7 @@ void shard::connection_ended(time_point now, std::uint16_t code, closed_by by,
     event.cause = cause;
     event.error = ec;
     event.detail = detail;
+    event.stage = stage;
     emit(std::move(event));
     if (reaction == close_reaction::fatal) {
         stop_fatally(code);

@@ -106,19 +106,26 @@ std::string host_header(const parsed_url& u) {
 
 template <class Stream> constexpr bool is_tls_v = !std::is_same_v<Stream, beast::tcp_stream>;
 
+/// How far a connect got: the stage (for /metrics) and where, for people ("resolving h").
+struct connect_progress {
+    gateway::transport_stage stage = gateway::transport_stage::unknown;
+    std::string where;
+};
+
 /// Resolves and connects `layer` (a tcp_stream, or an ssl_stream over one) and does the TLS
 /// handshake with SNI and host-name verification.
 template <class Layer>
 asio::awaitable<boost::system::error_code>
 connect_layer(Layer& layer, tcp::resolver& resolver, const parsed_url& url, const tls_context* tls,
-              std::string& stage) {
-    stage = "resolving " + url.host;
+              connect_progress& progress) {
+    progress = {gateway::transport_stage::resolve, "resolving " + url.host};
     auto [rec, results] =
         co_await resolver.async_resolve(url.host, std::to_string(url.port), use_tuple);
     if (rec) {
         co_return rec;
     }
-    stage = "connecting to " + url.host + ":" + std::to_string(url.port);
+    progress = {gateway::transport_stage::connect,
+                "connecting to " + url.host + ":" + std::to_string(url.port)};
     auto [cec, ep] = co_await beast::get_lowest_layer(layer).async_connect(results, use_tuple);
     (void)ep;
     if (cec) {
@@ -127,7 +134,7 @@ connect_layer(Layer& layer, tcp::resolver& resolver, const parsed_url& url, cons
     boost::system::error_code opt_ec;
     beast::get_lowest_layer(layer).socket().set_option(tcp::no_delay(true), opt_ec);
     if constexpr (is_tls_v<Layer>) {
-        stage = "TLS handshake with " + url.host;
+        progress = {gateway::transport_stage::tls_handshake, "TLS handshake with " + url.host};
         if (!is_ip_literal(url.host)) {
             // SNI: servers with several certificates pick by it (Cloudflare in front of Discord).
             // SSL_set_tlsext_host_name, spelled out: the macro has an old-style cast.
@@ -208,7 +215,7 @@ private:
         (void)self;
         try {
             if (const auto ec = co_await connect()) {
-                fail(ec, failure_detail());
+                fail(ec, progress_.stage, failure_detail());
                 co_return;
             }
             open_ = true;
@@ -218,7 +225,8 @@ private:
             start_writer();
             co_await read_loop();
         } catch (const std::exception& e) {
-            fail(std::make_error_code(std::errc::io_error), e.what());
+            fail(std::make_error_code(std::errc::io_error),
+                 open_ ? gateway::transport_stage::open : progress_.stage, e.what());
         }
     }
 
@@ -226,14 +234,14 @@ private:
     // upgrade (a 403 or 429 from the gateway's edge says more than "declined").
     [[nodiscard]] std::string failure_detail() const {
         if (timed_out_) {
-            return stage_ + ": no progress within " +
+            return progress_.where + ": no progress within " +
                    std::to_string(options_.connect_timeout.count()) + " ms";
         }
         if (upgrade_status_ != 0) {
             return "the WebSocket upgrade was answered with HTTP " +
                    std::to_string(upgrade_status_) + " " + upgrade_reason_;
         }
-        return stage_;
+        return progress_.where;
     }
 
     asio::awaitable<std::error_code> connect() {
@@ -248,8 +256,8 @@ private:
                 boost::system::error_code ignored;
                 beast::get_lowest_layer(ws_).socket().close(ignored);
             });
-        auto ec =
-            co_await connect_layer(ws_.next_layer(), resolver_, url_, options_.tls.get(), stage_);
+        auto ec = co_await connect_layer(ws_.next_layer(), resolver_, url_, options_.tls.get(),
+                                         progress_);
         if (!ec && !ended_) {
             websocket::stream_base::timeout timeouts{};
             timeouts.handshake_timeout = options_.connect_timeout;  // also bounds the close
@@ -266,7 +274,8 @@ private:
             // small frames (a heartbeat, an Identify), so 1 KiB instead of 4 serves them in one
             // write each.
             ws_.write_buffer_bytes(client_write_buffer_bytes);
-            stage_ = "WebSocket upgrade at " + url_.host + url_.target;
+            progress_ = {gateway::transport_stage::websocket_upgrade,
+                         "WebSocket upgrade at " + url_.host + url_.target};
             websocket::response_type response;
             auto [hec] =
                 co_await ws_.async_handshake(response, host_header(url_), url_.target, use_tuple);
@@ -307,7 +316,7 @@ private:
             }
             if (ec) {
                 fail(write_error_ ? write_error_ : std::error_code(ec),
-                     write_error_ ? "writing" : "reading");
+                     gateway::transport_stage::open, write_error_ ? "writing" : "reading");
                 co_return;
             }
             const auto data = buffer_.cdata();
@@ -367,7 +376,7 @@ private:
                     auto [ec] = co_await ws_.async_close(close_reason_, use_tuple);
                     if (!ended_) {
                         if (ec) {
-                            fail(ec, "the close handshake");
+                            fail(ec, gateway::transport_stage::open, "the close handshake");
                         } else {
                             const auto code = static_cast<std::uint16_t>(ws_.reason().code);
                             const auto& r = ws_.reason().reason;
@@ -392,11 +401,11 @@ private:
         }
     }
 
-    void fail(std::error_code ec, std::string_view detail) {
+    void fail(std::error_code ec, gateway::transport_stage stage, std::string_view detail) {
         auto* h = std::exchange(handler_, nullptr);
         end_socket();
         if (h != nullptr) {
-            h->on_transport_failed(ec, detail);
+            h->on_transport_failed(ec, stage, detail);
         }
     }
 
@@ -430,7 +439,7 @@ private:
     websocket::close_reason close_reason_;
     std::error_code write_error_;
     bool timed_out_ = false;
-    std::string stage_; // what connect() is doing, for failure_detail()
+    connect_progress progress_; // what connect() is doing, for failure_detail()
     unsigned upgrade_status_ = 0;
     std::string upgrade_reason_;
     bool open_ = false;
@@ -449,7 +458,8 @@ public:
     void start(asio::io_context& ioc, std::error_code ec, std::string detail) {
         asio::post(ioc, [self = shared_from_this(), ec, detail = std::move(detail)] {
             if (auto* h = std::exchange(self->handler_, nullptr)) {
-                h->on_transport_failed(ec, detail);
+                // Nothing was started (an unusable URL, no TLS context for wss://).
+                h->on_transport_failed(ec, gateway::transport_stage::unknown, detail);
             }
         });
     }
@@ -564,8 +574,8 @@ template <class Layer>
 asio::awaitable<std::error_code> http_on(Layer& layer, tcp::resolver& resolver,
                                          const parsed_url& url, const http_request& request,
                                          const tls_context* tls, http_response& out) {
-    std::string stage;
-    if (auto ec = co_await connect_layer(layer, resolver, url, tls, stage)) {
+    connect_progress progress;
+    if (auto ec = co_await connect_layer(layer, resolver, url, tls, progress)) {
         co_return std::error_code(ec);
     }
     http::request<http::string_body> req;

@@ -31,33 +31,33 @@ std::string_view connection_failure_kind(const gw::lifecycle_event& closed) {
         return "hello_timeout";
     }
     const auto& ec = closed.error;
-    const std::string_view detail = closed.detail;
-    // The transport names the stage in `detail` (client_transport.cpp); the error says the rest.
+    const bool reset = ec == std::errc::connection_reset || ec == std::errc::broken_pipe;
+    const bool eof =
+        ec.category().name() == std::string_view("asio.misc") || ec.message() == "End of file";
+    // The stage the transport was in says what failed; the error says the rest.
     if (ec == std::errc::timed_out) {
         return "timeout";
     }
-    if (detail.starts_with("resolving")) {
-        return "unresolved";
-    }
-    if (detail.starts_with("TLS handshake")) {
-        return "tls";
-    }
-    if (detail.starts_with("the WebSocket upgrade was answered")) {
-        return "upgrade_declined";
+    switch (closed.stage) {
+    case gw::transport_stage::resolve: return "unresolved";
+    case gw::transport_stage::tls_handshake: return "tls";
+    case gw::transport_stage::websocket_upgrade:
+        // The server answered the upgrade with something else than 101, or not at all.
+        return reset ? "reset" : eof ? "eof" : "upgrade_declined";
+    case gw::transport_stage::connect:
+    case gw::transport_stage::open:
+    case gw::transport_stage::unknown: break;
     }
     if (ec == std::errc::connection_refused) {
         return "refused";
     }
-    if (ec == std::errc::connection_reset || ec == std::errc::broken_pipe) {
+    if (reset) {
         return "reset";
     }
     if (ec == std::errc::invalid_argument) {
         return "url";
     }
-    if (ec.category().name() == std::string_view("asio.misc") || ec.message() == "End of file") {
-        return "eof";
-    }
-    return "other";
+    return eof ? "eof" : "other";
 }
 
 std::size_t dispatch_index(std::string_view name) noexcept {

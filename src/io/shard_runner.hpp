@@ -169,9 +169,10 @@ private:
         shard_.on_closed(clock::now(), code, reason);
         drain();
     }
-    void on_transport_failed(std::error_code ec, std::string_view detail) override {
+    void on_transport_failed(std::error_code ec, gateway::transport_stage stage,
+                             std::string_view detail) override {
         transport_.reset();
-        shard_.on_transport_error(clock::now(), ec, detail);
+        shard_.on_transport_error(clock::now(), ec, detail, stage);
         drain();
     }
 

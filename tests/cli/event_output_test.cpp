@@ -195,6 +195,7 @@ TEST(event_output, a_closed_line_carries_the_transport_cause) {
     e.cause = gw::disconnect_cause::connection_lost;
     e.error = std::make_error_code(std::errc::connection_refused);
     e.detail = "connecting to 127.0.0.1:1";
+    e.stage = gw::transport_stage::connect;
     std::string out;
     ASSERT_TRUE(cli::append_lifecycle_line(out, e, 0));
     simdjson::dom::parser parser;
@@ -202,8 +203,15 @@ TEST(event_output, a_closed_line_carries_the_transport_cause) {
     ASSERT_EQ(parser.parse(lines_of(out).at(0)).get(obj), simdjson::SUCCESS) << out;
     EXPECT_EQ(get_string(obj, "by"), "transport");
     EXPECT_EQ(get_string(obj, "cause"), "connection_lost");
+    EXPECT_EQ(get_string(obj, "stage"), "connect");
     EXPECT_EQ(get_string(obj, "error"), e.error.message());
     EXPECT_EQ(get_string(obj, "detail"), "connecting to 127.0.0.1:1");
+
+    // A close frame has no stage: the line says none.
+    e.by = gw::closed_by::gateway;
+    out.clear();
+    ASSERT_TRUE(cli::append_lifecycle_line(out, e, 0));
+    EXPECT_EQ(out.find("\"stage\""), std::string::npos) << out;
 }
 
 TEST(event_output, fatal_without_name_falls_back_to_the_policy_table) {

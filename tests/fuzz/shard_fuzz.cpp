@@ -135,7 +135,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             constexpr std::errc causes[] = {std::errc::connection_refused, std::errc::timed_out,
                                             std::errc::connection_reset, std::errc::io_error};
             const auto cause = causes[in.byte() % std::size(causes)];
-            shard.on_transport_error(now, std::make_error_code(cause), in.bytes(in.byte() % 64));
+            const auto stage = static_cast<gw::transport_stage>(in.byte() % 6);
+            shard.on_transport_error(now, std::make_error_code(cause), in.bytes(in.byte() % 64),
+                                     stage);
             break;
         }
         default: break;

@@ -106,7 +106,9 @@ public:
     void deliver_failed(std::error_code ec) {
         to_shard([ec](link& l) {
             l.ended_ = true;
-            l.handler_->on_transport_failed(ec, "the memory gateway dropped it");
+            // The shard knows whether it was open; before that, the gateway refused it.
+            l.handler_->on_transport_failed(ec, gateway::transport_stage::connect,
+                                            "the memory gateway dropped it");
         });
     }
 

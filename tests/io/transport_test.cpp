@@ -41,6 +41,7 @@ struct recorder final : detail::transport_handler {
     std::optional<std::uint16_t> closed;
     std::optional<std::error_code> failed;
     std::string detail;
+    gateway::transport_stage stage{};
     int callbacks = 0;
 
     void on_transport_open() override {
@@ -56,8 +57,10 @@ struct recorder final : detail::transport_handler {
         closed = code;
         ++callbacks;
     }
-    void on_transport_failed(std::error_code ec, std::string_view why) override {
+    void on_transport_failed(std::error_code ec, gateway::transport_stage where,
+                             std::string_view why) override {
         failed = ec;
+        stage = where;
         detail = why;
         ++callbacks;
     }
@@ -119,6 +122,7 @@ TEST(client_transport, message_over_the_read_limit_fails_the_transport) {
     EXPECT_TRUE(r.messages.empty());
     ASSERT_TRUE(r.failed);
     EXPECT_TRUE(*r.failed);
+    EXPECT_EQ(r.stage, gateway::transport_stage::open);
 }
 
 TEST(client_transport, close_with_a_code_completes_the_handshake) {
@@ -200,6 +204,7 @@ TEST(client_transport, refused_connection_fails) {
     ASSERT_TRUE(r.failed);
     EXPECT_EQ(*r.failed, std::errc::connection_refused) << r.failed->message();
     EXPECT_EQ(r.detail, "connecting to 127.0.0.1:1");
+    EXPECT_EQ(r.stage, gateway::transport_stage::connect);
     EXPECT_FALSE(r.open);
 }
 
@@ -229,6 +234,7 @@ TEST(client_transport, a_declined_upgrade_names_the_http_status) {
     ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
     ASSERT_TRUE(r.failed);
     EXPECT_EQ(r.detail, "the WebSocket upgrade was answered with HTTP 403 Forbidden");
+    EXPECT_EQ(r.stage, gateway::transport_stage::websocket_upgrade);
 }
 
 TEST(client_transport, an_unresolvable_host_says_so) {
@@ -240,6 +246,7 @@ TEST(client_transport, an_unresolvable_host_says_so) {
     ASSERT_TRUE(run_until(ioc, [&] { return r.ended(); }));
     ASSERT_TRUE(r.failed);
     EXPECT_TRUE(r.detail.starts_with("resolving no-such-host.invalid")) << r.detail;
+    EXPECT_EQ(r.stage, gateway::transport_stage::resolve);
 }
 
 TEST(client_transport, silent_server_hits_the_connect_timeout) {
@@ -258,6 +265,7 @@ TEST(client_transport, silent_server_hits_the_connect_timeout) {
     EXPECT_EQ(r.failed, std::make_error_code(std::errc::timed_out));
     EXPECT_TRUE(r.detail.starts_with("WebSocket upgrade at 127.0.0.1/")) << r.detail;
     EXPECT_TRUE(r.detail.ends_with("no progress within 300 ms")) << r.detail;
+    EXPECT_EQ(r.stage, gateway::transport_stage::websocket_upgrade);
     EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
 }
 
@@ -415,6 +423,7 @@ TEST(client_transport_tls, self_signed_certificate_fails_verification) {
                 what.find("verify") != std::string::npos)
         << what;
     EXPECT_EQ(r.detail, "TLS handshake with localhost");
+    EXPECT_EQ(r.stage, gateway::transport_stage::tls_handshake);
 }
 
 TEST(client_transport_tls, verification_off_connects_and_receives_hello) {
@@ -484,6 +493,7 @@ TEST(client_transport_tls, trusted_certificate_verifies_and_sends_sni) {
                 what.find("verify") != std::string::npos)
         << what;
     EXPECT_EQ(r2.detail, "TLS handshake with 127.0.0.1");
+    EXPECT_EQ(r2.stage, gateway::transport_stage::tls_handshake);
     EXPECT_EQ(by_ip.servername(), "");
 }
 

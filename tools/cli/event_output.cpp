@@ -91,6 +91,9 @@ bool append_lifecycle_line(std::string& out, const gw::lifecycle_event& event, s
         w.key("action").string_value(gw::to_string(event.reaction));
         w.key("by").string_value(gw::to_string(event.by));
         w.key("cause").string_value(gw::to_string(event.cause));
+        if (event.by == gw::closed_by::transport && event.stage != gw::transport_stage::unknown) {
+            w.key("stage").string_value(gw::to_string(event.stage));
+        }
         if (event.error) {
             w.key("error").string_value(event.error.message());
         }

@@ -126,9 +126,10 @@ public:
     /// The connection closed with a close frame carrying `code`.
     void on_closed(time_point now, std::uint16_t code, std::string_view reason = {});
     /// The connection failed or dropped without a close frame (connect failure, reset, EOF).
-    /// `ec` and `detail` (the transport's context, e.g. "HTTP 403 on the upgrade") are passed on
-    /// in the `closed` event.
-    void on_transport_error(time_point now, std::error_code ec, std::string_view detail = {});
+    /// `ec`, `detail` (the transport's context, e.g. "HTTP 403 on the upgrade") and `stage` are
+    /// passed on in the `closed` event; after `on_connected` the stage is `open` whatever is given.
+    void on_transport_error(time_point now, std::error_code ec, std::string_view detail = {},
+                            transport_stage stage = transport_stage::unknown);
     /// The time returned by `next_deadline` has come.
     void on_deadline(time_point now);
     /// The identify scheduler granted the permit asked for by `action::request_identify`.
@@ -188,7 +189,8 @@ private:
     void connect_now(time_point now);
     void begin_close(time_point now, std::uint16_t code, disconnect_cause cause);
     void connection_ended(time_point now, std::uint16_t code, closed_by by, disconnect_cause cause,
-                          std::error_code ec = {}, std::string_view detail = {});
+                          std::error_code ec = {}, std::string_view detail = {},
+                          transport_stage stage = transport_stage::unknown);
     void count_resume_url_failure();
     void take_resume_url(std::string url);
     void schedule_reconnect(time_point now);

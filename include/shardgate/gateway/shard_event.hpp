@@ -64,8 +64,20 @@ enum class disconnect_cause : std::uint8_t {
     handover,                  ///< `shard::close(close_mode::keep_session)`: kept for a resume.
 };
 
+/// Where a connection without a close frame failed: the stage its transport was in.
+enum class transport_stage : std::uint8_t {
+    unknown,           ///< Not said (nothing started, e.g. an unusable URL; a custom transport).
+    resolve,           ///< Resolving the host name.
+    connect,           ///< The TCP connect.
+    tls_handshake,     ///< The TLS handshake (a certificate, a protocol mismatch).
+    websocket_upgrade, ///< The HTTP upgrade: the server answered without upgrading, or hung up.
+    open,              ///< After the handshakes: reading or writing an open connection.
+};
+
 /// "gateway", "shard", "transport".
 [[nodiscard]] std::string_view to_string(closed_by by) noexcept;
+/// "unknown", "resolve", "connect", "tls_handshake", "websocket_upgrade", "open".
+[[nodiscard]] std::string_view to_string(transport_stage stage) noexcept;
 /// "gateway_close", "connection_lost", ...
 [[nodiscard]] std::string_view to_string(disconnect_cause cause) noexcept;
 
@@ -82,6 +94,7 @@ struct lifecycle_event {
     close_reaction reaction{};         ///< closed: what the shard does next.
     closed_by by{};                    ///< closed: who ended the connection.
     disconnect_cause cause{};          ///< closed: why.
+    transport_stage stage{};           ///< closed by the transport: where it failed.
     bool resumable = false;            ///< invalid_session: the `d` of op 9.
     milliseconds heartbeat_interval{}; ///< hello.
     std::string_view name;             ///< fatal: the close code's name.

@@ -12,6 +12,8 @@
 /// after which nothing more. `drop()` ends it without either. The shard's reaction to each ending
 /// is the core's (close_code.hpp): a close frame's code decides, a failure counts as 1006.
 
+#include "shardgate/gateway/shard_event.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -36,10 +38,12 @@ public:
     /// without a status reports 1005.
     virtual void on_transport_closed(std::uint16_t code, std::string_view reason) = 0;
     /// The connection failed or ended without a close frame (connect, handshake, read or write
-    /// error, EOF, the connect timeout, a message over the read limit). `detail` says where, for
-    /// the log: "connecting to 127.0.0.1:1", "TLS handshake with gateway.discord.gg", "the
+    /// error, EOF, the connect timeout, a message over the read limit). `stage` says where (it
+    /// names the failure in `/metrics`; `unknown` when nothing was started), `detail` the same
+    /// for people: "connecting to 127.0.0.1:1", "TLS handshake with gateway.discord.gg", "the
     /// WebSocket upgrade was answered with HTTP 403 Forbidden", "reading".
-    virtual void on_transport_failed(std::error_code ec, std::string_view detail) = 0;
+    virtual void on_transport_failed(std::error_code ec, gateway::transport_stage stage,
+                                     std::string_view detail) = 0;
 
 protected:
     transport_handler() = default;

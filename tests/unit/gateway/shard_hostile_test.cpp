@@ -194,14 +194,27 @@ TEST(shard_hostile, a_transport_failure_carries_its_cause_to_the_closed_event) {
     shard_harness h;
     h.start();
     h.shard.on_transport_error(h.now, std::make_error_code(std::errc::connection_refused),
-                               "connect to 127.0.0.1:1");
+                               "connect to 127.0.0.1:1", gw::transport_stage::connect);
     h.drain();
     const auto closed = h.lifecycle_since(0, lifecycle_kind::closed);
     ASSERT_EQ(closed.size(), 1U);
     EXPECT_EQ(closed[0].code, 1006);
     EXPECT_EQ(closed[0].by, gw::closed_by::transport);
+    EXPECT_EQ(closed[0].stage, gw::transport_stage::connect);
     EXPECT_EQ(closed[0].error, std::errc::connection_refused);
     EXPECT_EQ(closed[0].detail, "connect to 127.0.0.1:1");
+}
+
+TEST(shard_hostile, a_failure_after_the_handshakes_is_at_the_open_stage_whatever_is_said) {
+    shard_harness h;
+    h.start();
+    h.connected();
+    h.shard.on_transport_error(h.now, std::make_error_code(std::errc::connection_reset), "reading",
+                               gw::transport_stage::tls_handshake);
+    h.drain();
+    const auto closed = h.lifecycle_since(0, lifecycle_kind::closed);
+    ASSERT_EQ(closed.size(), 1U);
+    EXPECT_EQ(closed[0].stage, gw::transport_stage::open);
 }
 
 TEST(shard_hostile, a_missing_hello_is_named_as_the_cause) {
@@ -212,6 +225,7 @@ TEST(shard_hostile, a_missing_hello_is_named_as_the_cause) {
     const auto closed = h.lifecycle_since(0, lifecycle_kind::closed);
     ASSERT_EQ(closed.size(), 1U);
     EXPECT_EQ(closed[0].cause, gw::disconnect_cause::hello_timeout);
+    EXPECT_EQ(closed[0].stage, gw::transport_stage::open);
     EXPECT_EQ(closed[0].error, gw::error::hello_timeout);
 }
 
