@@ -32,8 +32,11 @@ std::string_view connection_failure_kind(const gw::lifecycle_event& closed) {
     }
     const auto& ec = closed.error;
     const bool reset = ec == std::errc::connection_reset || ec == std::errc::broken_pipe;
-    const bool eof =
-        ec.category().name() == std::string_view("asio.misc") || ec.message() == "End of file";
+    // Asked only where it decides: message() builds a string.
+    const auto eof = [&ec] {
+        return ec.category().name() == std::string_view("asio.misc") ||
+               ec.message() == "End of file";
+    };
     // The stage the transport was in says what failed; the error says the rest.
     if (ec == std::errc::timed_out) {
         return "timeout";
@@ -43,7 +46,7 @@ std::string_view connection_failure_kind(const gw::lifecycle_event& closed) {
     case gw::transport_stage::tls_handshake: return "tls";
     case gw::transport_stage::websocket_upgrade:
         // The server answered the upgrade with something else than 101, or not at all.
-        return reset ? "reset" : eof ? "eof" : "upgrade_declined";
+        return reset ? "reset" : eof() ? "eof" : "upgrade_declined";
     case gw::transport_stage::connect:
     case gw::transport_stage::open:
     case gw::transport_stage::unknown: break;
@@ -57,7 +60,7 @@ std::string_view connection_failure_kind(const gw::lifecycle_event& closed) {
     if (ec == std::errc::invalid_argument) {
         return "url";
     }
-    return eof ? "eof" : "other";
+    return eof() ? "eof" : "other";
 }
 
 std::size_t dispatch_index(std::string_view name) noexcept {
